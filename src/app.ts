@@ -1,0 +1,52 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './config.js';
+import { installErrorHandlers } from './http/error-handler.js';
+import dbPlugin from './http/plugins/db.js';
+import originGuard from './http/plugins/origin-guard.js';
+import redisPlugin from './http/plugins/redis.js';
+import sessionPlugin from './http/plugins/session.js';
+import socketIoPlugin from './http/plugins/socket-io.js';
+import authRoutes from './http/routes/auth.js';
+import conversationRoutes from './http/routes/conversations.js';
+import healthRoutes from './http/routes/health.js';
+import { loggerOptions } from './logger.js';
+
+export interface BuildOptions {
+  /** Override pino options (tests pass `false`). */
+  logger?: boolean | object;
+}
+
+/** Builds the hub exactly as production runs it; no side effects until called, never listens. */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    trustProxy: true,
+    bodyLimit: Math.max(64 * 1024, config.MAX_MESSAGE_LENGTH * 4 + 4096),
+    requestIdHeader: 'x-request-id',
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandlers(app);
+  acceptEmptyJsonBodies(app);
+
+  await app.register(dbPlugin, { config });
+  await app.register(redisPlugin, { config });
+  await app.register(originGuard, { config });
+  await app.register(sessionPlugin, { config });
+  await app.register(socketIoPlugin, { config });
+
+  await app.register(healthRoutes);
+  await app.register(authRoutes, { config });
+  await app.register(conversationRoutes);
+  return app;
+}
+
+/** `POST /api/auth/logout` with `content-type: application/json` and no body is normal client behaviour. */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
+}

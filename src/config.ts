@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+const csvOrigins = z
+  .string()
+  .transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.url().transform((u) => new URL(u).origin)).min(1, 'must list at least one origin'));
+
+const urlWithScheme = (schemes: string[]) =>
+  z.string().refine((raw) => {
+    try {
+      return schemes.includes(new URL(raw).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL`);
+
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
+  DATABASE_POOL_SIZE: positiveInt(200).default(10),
+  REDIS_URL: urlWithScheme(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1..64 characters of A-Z a-z 0-9 _ . : -')
+    .default('inbox'),
+  COOKIE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_TTL_HOURS: positiveInt(24 * 365).default(24 * 14),
+  ALLOWED_ORIGINS: csvOrigins.default(['http://localhost:8000', 'http://127.0.0.1:8000']),
+  MAX_MESSAGE_LENGTH: positiveInt(1_000_000).default(4000),
+  MESSAGE_RATE_LIMIT: positiveInt(1_000_000).default(20),
+  WORKER_CONCURRENCY: positiveInt(1000).default(4),
+  EXPORT_DIR: z.string().min(1).default('./data/exports'),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+/** The hub's validated, frozen configuration; derived from the schema, never written twice. */
+export type Config = Readonly<Omit<Env, 'COOKIE_SECRET'> & { COOKIE_SECRET: string; cookieSecretGenerated: boolean }>;
+
+/** Thrown by loadConfig; its message is the one line printed before exiting. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates every variable the processes use; throws ConfigError naming the first bad one. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(withoutEmptyValues(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`Invalid configuration: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const data = parsed.data;
+  if (!data.COOKIE_SECRET && data.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration: COOKIE_SECRET: required when NODE_ENV=production');
+  }
+  const generated = !data.COOKIE_SECRET;
+  const secret = data.COOKIE_SECRET ?? randomSecret();
+  return Object.freeze({ ...data, COOKIE_SECRET: secret, cookieSecretGenerated: generated });
+}
+
+/** An empty variable (`PORT=`) means "use the default", as in most dotenv setups. */
+function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
+}
+
+function randomSecret(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+}

@@ -1,0 +1,32 @@
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from './schema/index.js';
+
+export type Database = PostgresJsDatabase<typeof schema>;
+/** A database handle or an open transaction: repositories accept either so services can compose them. */
+export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
+
+export interface DbHandle {
+  db: Database;
+  sql: postgres.Sql;
+  close(): Promise<void>;
+}
+
+export interface DbOptions {
+  url: string;
+  max?: number;
+  /** Seconds before a query that got no connection fails; keeps requests from hanging while Postgres is down. */
+  connectTimeout?: number;
+}
+
+export function createDb({ url, max = 10, connectTimeout = 5 }: DbOptions): DbHandle {
+  const sql = postgres(url, {
+    max,
+    connect_timeout: connectTimeout,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: { application_name: 'inbox-hub' },
+  });
+  const db = drizzle(sql, { schema });
+  return { db, sql, close: () => sql.end({ timeout: 5 }) };
+}

@@ -1,0 +1,75 @@
+import type { Sql } from 'postgres';
+import type { MessageType } from '../schema/index.js';
+
+/** A conversation as read for one viewer: both members, its last message, the viewer's unread count. */
+export interface ConversationView {
+  id: number;
+  created_at: Date;
+  client_id: number; client_email: string; client_name: string; client_avatar: string | null;
+  worker_id: number; worker_email: string; worker_name: string; worker_avatar: string | null;
+  unread_count: number;
+  lm_id: number | null; lm_seq: number | null; lm_sender_id: number | null; lm_sender_name: string | null;
+  lm_sender_avatar: string | null; lm_body: string | null; lm_type: MessageType | null;
+  lm_created_at: Date | null; lm_client_msg_id: string | null;
+}
+
+const selectViews = (sql: Sql, viewerId: number) => sql`
+  select c.id, c.created_at,
+    cu.id as client_id, cu.email as client_email, cu.name as client_name, cu.avatar_url as client_avatar,
+    wu.id as worker_id, wu.email as worker_email, wu.name as worker_name, wu.avatar_url as worker_avatar,
+    (select count(*)::int from messages m
+      where m.conversation_id = c.id and m.sender_id <> ${viewerId}
+        and m.seq > coalesce(rm.last_read_seq, 0)) as unread_count,
+    lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lu.name as lm_sender_name,
+    lu.avatar_url as lm_sender_avatar, lm.body as lm_body, lm.type as lm_type,
+    lm.created_at as lm_created_at, lm.client_msg_id as lm_client_msg_id
+  from conversations c
+  join users cu on cu.id = c.client_id
+  join users wu on wu.id = c.worker_id
+  left join read_markers rm on rm.user_id = ${viewerId} and rm.conversation_id = c.id
+  left join messages lm on lm.conversation_id = c.id and lm.seq = c.last_seq
+  left join users lu on lu.id = lm.sender_id`;
+
+/** Every conversation of a user, most recent activity first, in one query. */
+export function listViewsForUser(sql: Sql, userId: number): Promise<ConversationView[]> {
+  return sql<ConversationView[]>`
+    ${selectViews(sql, userId)}
+    where c.client_id = ${userId} or c.worker_id = ${userId}
+    order by c.last_activity_at desc, c.id desc`;
+}
+
+export async function findView(sql: Sql, id: number, viewerId: number): Promise<ConversationView | null> {
+  const rows = await sql<ConversationView[]>`${selectViews(sql, viewerId)} where c.id = ${id}`;
+  return rows[0] ?? null;
+}
+
+/** Inserts the pair's conversation unless it exists; `created` says which happened. */
+export async function insertOrGetPair(
+  sql: Sql,
+  clientId: number,
+  workerId: number,
+): Promise<{ id: number; created: boolean }> {
+  const inserted = await sql<{ id: number }[]>`
+    insert into conversations (client_id, worker_id) values (${clientId}, ${workerId})
+    on conflict (client_id, worker_id) do nothing returning id`;
+  if (inserted[0]) return { id: inserted[0].id, created: true };
+  const [existing] = await sql<{ id: number }[]>`
+    select id from conversations where client_id = ${clientId} and worker_id = ${workerId}`;
+  return { id: existing!.id, created: false };
+}
+
+/** Ids of the conversations a user is in, as client or as worker. */
+export async function listIdsForUser(sql: Sql, userId: number): Promise<number[]> {
+  const rows = await sql<{ id: number }[]>`
+    select id from conversations where client_id = ${userId}
+    union all
+    select id from conversations where worker_id = ${userId}`;
+  return rows.map((r) => r.id).sort((a, b) => a - b);
+}
+
+export async function isMember(sql: Sql, conversationId: number, userId: number): Promise<boolean> {
+  const rows = await sql`
+    select 1 from conversations
+    where id = ${conversationId} and (client_id = ${userId} or worker_id = ${userId})`;
+  return rows.length > 0;
+}

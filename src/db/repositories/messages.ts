@@ -1,0 +1,104 @@
+import type { PostgresError, Sql } from 'postgres';
+import type { MessageType } from '../schema/index.js';
+
+/** A stored message joined with its sender's display fields. */
+export interface MessageRecord {
+  id: number;
+  conversation_id: number;
+  seq: number;
+  sender_id: number;
+  sender_name: string;
+  sender_avatar: string | null;
+  body: string;
+  type: MessageType;
+  created_at: Date;
+  client_msg_id: string | null;
+}
+
+export interface NewMessage {
+  conversationId: number;
+  senderId: number;
+  body: string;
+  type: MessageType;
+  clientMsgId: string | null;
+}
+
+export type InsertOutcome = { status: 'stored' | 'duplicate'; record: MessageRecord } | { status: 'no_conversation' };
+
+const DUPLICATE_CLIENT_MSG_ID = 'messages_sender_client_msg_id_key';
+
+/**
+ * Stores a message in one statement: the conversation row's `last_seq` bump takes the
+ * row lock that serialises concurrent senders, and a failed insert rolls the bump back,
+ * so seqs stay gapless and in storage order.
+ */
+export async function insertMessage(sql: Sql, m: NewMessage): Promise<InsertOutcome> {
+  try {
+    const rows = await sql<MessageRecord[]>`
+      with c as (
+        update conversations set last_seq = last_seq + 1, last_activity_at = now()
+        where id = ${m.conversationId} returning id, last_seq
+      ), ins as (
+        insert into messages (conversation_id, seq, sender_id, body, type, client_msg_id)
+        select c.id, c.last_seq, ${m.senderId}, ${m.body}, ${m.type}, ${m.clientMsgId} from c
+        returning *
+      )
+      select ins.*, u.name as sender_name, u.avatar_url as sender_avatar
+      from ins join users u on u.id = ins.sender_id`;
+    return rows[0] ? { status: 'stored', record: rows[0] } : { status: 'no_conversation' };
+  } catch (err) {
+    if ((err as PostgresError).constraint_name !== DUPLICATE_CLIENT_MSG_ID || !m.clientMsgId) throw err;
+    const existing = await findByClientMsgId(sql, m.senderId, m.clientMsgId);
+    if (!existing) throw err;
+    return { status: 'duplicate', record: existing };
+  }
+}
+
+export async function findByClientMsgId(sql: Sql, senderId: number, clientMsgId: string): Promise<MessageRecord | null> {
+  const rows = await sql<MessageRecord[]>`
+    select m.*, u.name as sender_name, u.avatar_url as sender_avatar
+    from messages m join users u on u.id = m.sender_id
+    where m.sender_id = ${senderId} and m.client_msg_id = ${clientMsgId}`;
+  return rows[0] ?? null;
+}
+
+/** Up to `limit + 1` messages below `beforeSeq`, newest first (the extra row tells `has_more`). */
+export function listBefore(sql: Sql, conversationId: number, beforeSeq: number | null, limit: number): Promise<MessageRecord[]> {
+  return sql<MessageRecord[]>`
+    select m.*, u.name as sender_name, u.avatar_url as sender_avatar
+    from messages m join users u on u.id = m.sender_id
+    where m.conversation_id = ${conversationId} ${beforeSeq === null ? sql`` : sql`and m.seq < ${beforeSeq}`}
+    order by m.seq desc limit ${limit + 1}`;
+}
+
+/**
+ * Messages after each cursor, in storage order across conversations (id order matches seq
+ * order inside one conversation because both are assigned under the same row lock).
+ * Only conversations the user is a member of are read.
+ */
+export function listAfterCursors(
+  sql: Sql,
+  userId: number,
+  cursors: ReadonlyArray<readonly [number, number]>,
+  limit: number,
+): Promise<MessageRecord[]> {
+  const ids = cursors.map(([id]) => id);
+  const afters = cursors.map(([, after]) => after);
+  return sql<MessageRecord[]>`
+    select m.*, u.name as sender_name, u.avatar_url as sender_avatar
+    from unnest(${ids}::int[], ${afters}::int[]) as cur(conversation_id, after_seq)
+    join conversations c on c.id = cur.conversation_id
+      and (c.client_id = ${userId} or c.worker_id = ${userId})
+    join messages m on m.conversation_id = cur.conversation_id and m.seq > cur.after_seq
+    join users u on u.id = m.sender_id
+    order by m.id limit ${limit + 1}`;
+}
+
+/** A batch of a conversation's messages after `afterSeq`, for streaming exports. */
+export function listBatchAfter(sql: Sql, conversationId: number, afterSeq: number, limit: number): Promise<MessageRecord[]> {
+  return sql<MessageRecord[]>`
+    select m.*, u.name as sender_name, u.avatar_url as sender_avatar
+    from messages m join users u on u.id = m.sender_id
+    where m.conversation_id = ${conversationId} and m.seq > ${afterSeq}
+    order by m.seq limit ${limit}`;
+}

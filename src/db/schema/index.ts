@@ -1,0 +1,6 @@
+export * from './users.js';
+export * from './sessions.js';
+export * from './conversations.js';
+export * from './messages.js';
+export * from './read-markers.js';
+export * from './jobs.js';

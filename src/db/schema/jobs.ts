@@ -1,0 +1,29 @@
+import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { users } from './users.js';
+
+export const JOB_STATES = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** The ownership record and latest snapshot of a job; written before the job is enqueued. */
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    data: jsonb('data').notNull(),
+    state: text('state', { enum: JOB_STATES }).notNull(),
+    progress: integer('progress').notNull().default(0),
+    statusText: text('status_text'),
+    result: jsonb('result'),
+    error: text('error'),
+    attemptsMade: integer('attempts_made').notNull().default(0),
+    // Grows with every change, so watchers can drop updates they have already seen.
+    seq: integer('seq').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('jobs_owner_created_idx').on(t.ownerId, t.createdAt.desc())],
+);
+
+export type JobRow = typeof jobs.$inferSelect;

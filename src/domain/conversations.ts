@@ -1,0 +1,76 @@
+import type { Sql } from 'postgres';
+import * as conversationsRepo from '../db/repositories/conversations.js';
+import type { ConversationView } from '../db/repositories/conversations.js';
+import * as usersRepo from '../db/repositories/users.js';
+import type { Database } from '../db/client.js';
+import { forbidden, invalidPayload, notFound } from '../errors.js';
+import type { UserDto } from './users.js';
+import type { MessageDto } from './messages.js';
+
+/** The contract's `conversation` object, as seen by one of its members. */
+export interface ConversationDto {
+  id: number;
+  client: UserDto;
+  worker: UserDto;
+  created_at: string;
+  last_message: MessageDto | null;
+  unread_count: number;
+}
+
+export function toConversationDto(v: ConversationView): ConversationDto {
+  return {
+    id: v.id,
+    client: { id: v.client_id, email: v.client_email, name: v.client_name, avatar_url: v.client_avatar },
+    worker: { id: v.worker_id, email: v.worker_email, name: v.worker_name, avatar_url: v.worker_avatar },
+    created_at: v.created_at.toISOString(),
+    last_message: lastMessage(v),
+    unread_count: v.unread_count,
+  };
+}
+
+function lastMessage(v: ConversationView): MessageDto | null {
+  if (v.lm_id === null) return null;
+  return {
+    id: v.lm_id,
+    conversation_id: v.id,
+    seq: v.lm_seq!,
+    sender_id: String(v.lm_sender_id),
+    sender_name: v.lm_sender_name!,
+    sender_avatar: v.lm_sender_avatar,
+    message: v.lm_body!,
+    type: v.lm_type!,
+    created_at: v.lm_created_at!.toISOString(),
+    message_id: v.lm_id,
+    client_msg_id: v.lm_client_msg_id,
+  };
+}
+
+/** Opens (or returns) the pair's conversation; only one of the two may ask. */
+export async function openConversation(
+  db: Database,
+  sql: Sql,
+  callerId: number,
+  pair: { client_id: number; worker_id: number },
+): Promise<{ conversation: ConversationDto; created: boolean }> {
+  if (callerId !== pair.client_id && callerId !== pair.worker_id) {
+    throw forbidden('You can only open a conversation you are part of');
+  }
+  if (pair.client_id === pair.worker_id) throw invalidPayload('client_id and worker_id must be two different users');
+  if ((await usersRepo.countUsersById(db, [pair.client_id, pair.worker_id])) !== 2) throw notFound('User');
+  const { id, created } = await conversationsRepo.insertOrGetPair(sql, pair.client_id, pair.worker_id);
+  const view = await conversationsRepo.findView(sql, id, callerId);
+  return { conversation: toConversationDto(view!), created };
+}
+
+export async function listConversations(sql: Sql, userId: number): Promise<ConversationDto[]> {
+  const views = await conversationsRepo.listViewsForUser(sql, userId);
+  return views.map(toConversationDto);
+}
+
+/** Throws not_found for a conversation the user is not in: its existence is not revealed. */
+export async function assertMember(sql: Sql, conversationId: number, userId: number): Promise<void> {
+  if (!(await conversationsRepo.isMember(sql, conversationId, userId))) throw notFound('Conversation');
+}
+
+export const conversationIdsOf = conversationsRepo.listIdsForUser;
+export const isMember = conversationsRepo.isMember;

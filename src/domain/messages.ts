@@ -1,0 +1,92 @@
+import type { Sql } from 'postgres';
+import * as messagesRepo from '../db/repositories/messages.js';
+import type { MessageRecord } from '../db/repositories/messages.js';
+import type { MessageType } from '../db/schema/index.js';
+import { forbidden, AppError } from '../errors.js';
+
+/** A message exactly as the existing frontend reads it, plus `seq` and `client_msg_id`. */
+export interface MessageDto {
+  id: number;
+  conversation_id: number;
+  seq: number;
+  sender_id: string;
+  sender_name: string;
+  sender_avatar: string | null;
+  message: string;
+  type: MessageType;
+  created_at: string;
+  message_id: number;
+  client_msg_id: string | null;
+}
+
+export function toMessageDto(r: MessageRecord): MessageDto {
+  return {
+    id: r.id,
+    conversation_id: r.conversation_id,
+    seq: r.seq,
+    sender_id: String(r.sender_id),
+    sender_name: r.sender_name,
+    sender_avatar: r.sender_avatar,
+    message: r.body,
+    type: r.type,
+    created_at: r.created_at.toISOString(),
+    message_id: r.id,
+    client_msg_id: r.client_msg_id,
+  };
+}
+
+export interface SendMessage {
+  conversationId: number;
+  senderId: number;
+  text: string;
+  type: MessageType;
+  clientMsgId: string | null;
+}
+
+/** Length in characters as a person counts them (code points), not UTF-16 units. */
+export const characterCount = (text: string) => {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+};
+
+export function assertLength(text: string, max: number): void {
+  if (text.length > max && characterCount(text) > max) {
+    throw new AppError('too_large', `message is longer than ${max} characters`);
+  }
+}
+
+/**
+ * Stores a message from a member (the caller checked membership). `fresh` is false for
+ * a retried `client_msg_id`: the first stored copy comes back and must not be broadcast again.
+ */
+export async function storeMessage(sql: Sql, m: SendMessage): Promise<{ message: MessageDto; fresh: boolean }> {
+  const outcome = await messagesRepo.insertMessage(sql, {
+    conversationId: m.conversationId,
+    senderId: m.senderId,
+    body: m.text,
+    type: m.type,
+    clientMsgId: m.clientMsgId,
+  });
+  if (outcome.status === 'no_conversation') throw forbidden('Not a member of that conversation');
+  return { message: toMessageDto(outcome.record), fresh: outcome.status === 'stored' };
+}
+
+/** A page of history: the latest `limit` below `beforeSeq`, in ascending seq. */
+export async function history(sql: Sql, conversationId: number, beforeSeq: number | null, limit: number) {
+  const rows = await messagesRepo.listBefore(sql, conversationId, beforeSeq, limit);
+  const page = rows.slice(0, limit).reverse();
+  return { messages: page.map(toMessageDto), has_more: rows.length > limit };
+}
+
+/** What a client missed after its cursors, bounded by `limit`, oldest first. */
+export async function missedSince(
+  sql: Sql,
+  userId: number,
+  cursors: ReadonlyArray<readonly [number, number]>,
+  limit: number,
+) {
+  if (cursors.length === 0) return { messages: [], has_more: false };
+  const rows = await messagesRepo.listAfterCursors(sql, userId, cursors, limit);
+  return { messages: rows.slice(0, limit).map(toMessageDto), has_more: rows.length > limit };
+}

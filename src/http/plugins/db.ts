@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin';
+import { createDb, type Database, type DbHandle } from '../../db/client.js';
+import type { Config } from '../../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Database;
+    dbHandle: DbHandle;
+  }
+}
+
+/** Postgres pool for the app's lifetime; fails boot when Postgres does not answer. */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const handle = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
+    try {
+      await handle.sql`select 1`;
+    } catch (err) {
+      await handle.close();
+      throw new Error(`DATABASE_URL: cannot connect to Postgres (${describe(err)})`);
+    }
+    app.decorate('db', handle.db);
+    app.decorate('dbHandle', handle);
+    app.addHook('onClose', () => handle.close());
+  },
+  { name: 'db' },
+);
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return (err as { code?: string }).code ?? err.message;
+  return String(err);
+}

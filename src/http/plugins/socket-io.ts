@@ -1,0 +1,87 @@
+import { createAdapter } from '@socket.io/redis-adapter';
+import fp from 'fastify-plugin';
+import type { IncomingMessage } from 'node:http';
+import { Server } from 'socket.io';
+import type { Config } from '../../config.js';
+import { RateLimiter } from '../../domain/rate-limiter.js';
+import { createRedis } from '../../redis.js';
+import { Broadcaster, type InboxServer } from '../../realtime/broadcaster.js';
+import type { RealtimeContext } from '../../realtime/context.js';
+import { authenticateHandshake } from '../../realtime/handshake.js';
+import { loadConversations, onInboxConnection, type InboxHandlerFactory } from '../../realtime/inbox/connection.js';
+import { legacyMembership, onLegacyConnection } from '../../realtime/legacy-chat.js';
+import { INBOX_NAMESPACE, LEGACY_NAMESPACE } from '../../realtime/rooms.js';
+import { isAllowedOrigin } from './origin-guard.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    io: InboxServer;
+    broadcaster: Broadcaster;
+  }
+}
+
+export interface SocketIoOptions {
+  config: Config;
+  /** Handlers for further /inbox events (the job tracker registers `job:watch` here). */
+  inboxHandlers?: InboxHandlerFactory[];
+}
+
+/** The Redis adapter's channel prefix; workers' emitters must use the same one. */
+export const adapterKey = (config: Config) => `${config.REDIS_PREFIX}:socket.io`;
+
+/** Socket.IO on Fastify's HTTP server with the Redis adapter; closed with the app. */
+export default fp<SocketIoOptions>(
+  async (app, { config, inboxHandlers = [] }) => {
+    const pub = createRedis({ url: config.REDIS_URL, name: 'hub-adapter-pub', maxRetriesPerRequest: null });
+    const sub = pub.duplicate({ connectionName: 'hub-adapter-sub' });
+    for (const c of [pub, sub]) c.on('error', (err) => app.log.warn({ err: err.message }, 'adapter redis error'));
+
+    const io: InboxServer = new Server(app.server, {
+      serveClient: true,
+      // The largest legal event is a message of MAX_MESSAGE_LENGTH 4-byte characters, or a full sync.
+      maxHttpBufferSize: Math.max(64 * 1024, config.MAX_MESSAGE_LENGTH * 4 + 4096),
+      cors: { origin: [...config.ALLOWED_ORIGINS], credentials: true },
+      allowRequest: (req, cb) => cb(null, allowEngineRequest(req, config.ALLOWED_ORIGINS)),
+      adapter: createAdapter(pub, sub, { key: adapterKey(config) }),
+    });
+
+    const messageLimiter = new RateLimiter(config.MESSAGE_RATE_LIMIT);
+    const broadcaster = new Broadcaster(io);
+    const ctx: RealtimeContext = { sql: app.dbHandle.sql, config, broadcaster, messageLimiter, log: app.log };
+    const handshake = authenticateHandshake(app.sessions, config.ALLOWED_ORIGINS, app.log);
+
+    const inbox = io.of(INBOX_NAMESPACE);
+    inbox.use(handshake);
+    inbox.use(loadConversations(ctx));
+    inbox.on('connection', onInboxConnection(ctx, inboxHandlers));
+
+    const legacy = io.of(LEGACY_NAMESPACE);
+    legacy.use(handshake);
+    legacy.use(legacyMembership(ctx));
+    legacy.on('connection', onLegacyConnection(ctx));
+
+    app.decorate('io', io);
+    app.decorate('broadcaster', broadcaster);
+    // Sockets go first, so clients reconnect elsewhere while this pod drains its requests.
+    app.addHook('preClose', async () => {
+      messageLimiter.close();
+      await new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+      });
+    });
+    app.addHook('onClose', async () => {
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    });
+  },
+  { name: 'socket-io', dependencies: ['db', 'session'] },
+);
+
+/**
+ * Engine-level check for every transport request after the handshake (long-polling GETs
+ * and POSTs included). The first request passes, so the namespace middleware can answer
+ * `forbidden_origin` as a `connect_error` the client can read.
+ */
+function allowEngineRequest(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const isHandshake = !new URL(req.url ?? '/', 'http://x').searchParams.has('sid');
+  return isHandshake || isAllowedOrigin(req.headers.origin, allowed);
+}

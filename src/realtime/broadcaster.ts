@@ -1,0 +1,69 @@
+import type { Namespace, Server } from 'socket.io';
+import type { ConversationDto } from '../domain/conversations.js';
+import type { MessageDto } from '../domain/messages.js';
+import type {
+  ClientToServerEvents,
+  InterServerEvents,
+  ServerToClientEvents,
+  SocketData,
+} from './protocol.js';
+import { chatRoom, INBOX_NAMESPACE, legacyNamespace, sessionRoom, userRoom } from './rooms.js';
+
+export type InboxServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type InboxNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/**
+ * The one door to the rooms. Everything here goes through the adapter, so with the
+ * Redis adapter it reaches sockets on every pod.
+ */
+export class Broadcaster {
+  readonly inbox: InboxNamespace;
+
+  constructor(private readonly io: InboxServer) {
+    this.inbox = io.of(INBOX_NAMESPACE);
+    this.inbox.on('legacy:message', (message) => this.deliverLegacyLocally(message));
+    this.inbox.on('session:revoked', (sessionId) => this.disconnectLegacyLocally(sessionId));
+  }
+
+  message(message: MessageDto): void {
+    this.inbox.to(chatRoom(message.conversation_id)).emit('message', message);
+    this.deliverLegacyLocally(message);
+    this.inbox.serverSideEmit('legacy:message', message);
+  }
+
+  /** Joins both members' live sockets, on every pod, then tells them. */
+  conversationCreated(conversation: ConversationDto): void {
+    const members = [userRoom(conversation.client.id), userRoom(conversation.worker.id)];
+    this.inbox.in(members).socketsJoin(chatRoom(conversation.id));
+    this.inbox.to(members).emit('conversation:new', { conversation });
+  }
+
+  typing(conversationId: number, userId: number): void {
+    this.inbox
+      .to(chatRoom(conversationId))
+      .except(userRoom(userId))
+      .emit('typing', { conversation_id: conversationId, user_id: userId });
+  }
+
+  read(conversationId: number, userId: number, seq: number): void {
+    this.inbox.to(chatRoom(conversationId)).emit('read', { conversation_id: conversationId, user_id: userId, seq });
+  }
+
+  /** Logout: every socket opened with the session, on every pod, in every namespace. */
+  async disconnectSession(sessionId: number): Promise<void> {
+    this.inbox.in(sessionRoom(sessionId)).disconnectSockets(true);
+    this.inbox.serverSideEmit('session:revoked', sessionId);
+    this.disconnectLegacyLocally(sessionId);
+  }
+
+  /** Legacy namespaces exist only on pods where such a client connected; each pod serves its own. */
+  private deliverLegacyLocally(message: MessageDto): void {
+    this.io._nsps.get(legacyNamespace(message.conversation_id))?.local.emit('message', message);
+  }
+
+  disconnectLegacyLocally(sessionId: number): void {
+    for (const [name, nsp] of this.io._nsps) {
+      if (name !== INBOX_NAMESPACE) nsp.local.in(sessionRoom(sessionId)).disconnectSockets(true);
+    }
+  }
+}

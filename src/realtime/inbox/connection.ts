@@ -1,0 +1,45 @@
+import { conversationIdsOf } from '../../domain/conversations.js';
+import type { InboxSocket, RealtimeContext } from '../context.js';
+import { chatRoom, sessionRoom, userRoom } from '../rooms.js';
+import { onMessage } from './message.js';
+import { onRead } from './read.js';
+import { onSync } from './sync.js';
+import { onTyping } from './typing.js';
+
+/** Extra handlers (the job tracker's) plug in here without this file knowing them. */
+export type InboxHandlerFactory = (ctx: RealtimeContext, socket: InboxSocket, log: RealtimeContext['log']) => void;
+
+/** Middleware that loads the user's conversations before `connection`, so joining is synchronous. */
+export function loadConversations(ctx: RealtimeContext) {
+  return async (socket: InboxSocket, next: (err?: Error) => void) => {
+    try {
+      conversationIdsBySocket.set(socket, await conversationIdsOf(ctx.sql, socket.data.user.id));
+      next();
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message }, 'inbox connect failed: storage unavailable');
+      next(new Error('unavailable'));
+    }
+  };
+}
+
+const conversationIdsBySocket = new WeakMap<InboxSocket, number[]>();
+
+export function onInboxConnection(ctx: RealtimeContext, extra: InboxHandlerFactory[]) {
+  return (socket: InboxSocket) => {
+    const { user, sessionId } = socket.data;
+    const conversationIds = conversationIdsBySocket.get(socket) ?? [];
+    conversationIdsBySocket.delete(socket);
+    socket.join([userRoom(user.id), sessionRoom(sessionId), ...conversationIds.map(chatRoom)]);
+    const log = ctx.log.child({ socket: socket.id, user: user.id });
+    log.info({ rooms: conversationIds.length }, '[InboxWS] connected');
+    socket.on('disconnect', (reason) => log.info({ reason }, '[InboxWS] disconnected'));
+
+    socket.on('message', onMessage(ctx, socket, log));
+    socket.on('sync', onSync(ctx, socket, log));
+    socket.on('typing', onTyping(ctx, socket, log));
+    socket.on('read', onRead(ctx, socket, log));
+    for (const register of extra) register(ctx, socket, log);
+
+    socket.emit('ready', { user, conversation_ids: conversationIds });
+  };
+}

@@ -1,0 +1,30 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { assertLength, storeMessage } from '../../domain/messages.js';
+import { rateLimited } from '../../errors.js';
+import { sendMessagePayload } from '../../schemas/socket.js';
+import { withAck } from '../ack.js';
+import { ensureMember, type InboxSocket, type RealtimeContext } from '../context.js';
+
+/** Shared by /inbox and the legacy namespace: limit → member → store → broadcast → ack. */
+export async function sendMessage(
+  ctx: RealtimeContext,
+  socket: Pick<InboxSocket, 'rooms' | 'join' | 'data'>,
+  input: { conversation_id: number; message: string; type: 'TEXT' | 'IMAGE' | 'FILE'; client_msg_id?: string | undefined },
+) {
+  const user = socket.data.user;
+  assertLength(input.message, ctx.config.MAX_MESSAGE_LENGTH);
+  if (!ctx.messageLimiter.take(user.id)) throw rateLimited('Message rate limit exceeded');
+  await ensureMember(ctx, socket, user.id, input.conversation_id);
+  const { message, fresh } = await storeMessage(ctx.sql, {
+    conversationId: input.conversation_id,
+    senderId: user.id,
+    text: input.message,
+    type: input.type,
+    clientMsgId: input.client_msg_id ?? null,
+  });
+  if (fresh) ctx.broadcaster.message(message);
+  return { message };
+}
+
+export const onMessage = (ctx: RealtimeContext, socket: InboxSocket, log: FastifyBaseLogger) =>
+  withAck(log, 'message', sendMessagePayload, (p) => sendMessage(ctx, socket, p));

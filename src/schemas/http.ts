@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+const email = z.email('must be a valid email address').max(254);
+const id = z.number().int().min(1).max(2_147_483_647);
+// Path and query values arrive as strings; only they are coerced, never JSON bodies.
+const idFromString = z.coerce.number().int().min(1).max(2_147_483_647);
+
+export const registerBody = z.object({
+  email,
+  password: z.string().min(8, 'must be at least 8 characters').max(1024),
+  name: z.string().trim().min(1).max(100),
+  avatar_url: z.url().max(2048).nullable().optional(),
+});
+
+export const loginBody = z.object({
+  email: z.string().min(1).max(254),
+  password: z.string().min(1).max(1024),
+});
+
+export const createConversationBody = z.object({
+  client_id: id,
+  worker_id: id,
+});
+
+export const idParams = z.object({ id: idFromString });
+
+export const historyQuery = z.object({
+  before_seq: idFromString.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+export const createJobBody = z.object({
+  name: z.string().min(1).max(100),
+  data: z.unknown().optional(),
+});
+
+export const jobIdParams = z.object({ id: z.string().min(1).max(100) });

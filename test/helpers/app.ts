@@ -1,0 +1,18 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { testConfig } from './config.js';
+
+export interface RunningApp {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A real hub listening on a free loopback port, built exactly as `npm start` builds it. */
+export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+  const app = await buildApp(testConfig(env), { logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
