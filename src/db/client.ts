@@ -30,3 +30,11 @@ export function createDb({ url, max = 10, connectTimeout = 5 }: DbOptions): DbHa
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }
+
+/**
+ * drizzle's postgres-js driver turns off postgres.js' date parsing, so raw queries see
+ * timestamps as Postgres text ("2025-11-06 05:55:00.123+00"); this normalises both forms.
+ */
+export function toIso(value: Date | string): string {
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}

@@ -1,3 +1,4 @@
+import { toIso } from '../db/client.js';
 import type { Sql } from 'postgres';
 import * as conversationsRepo from '../db/repositories/conversations.js';
 import type { ConversationView } from '../db/repositories/conversations.js';
@@ -22,7 +23,7 @@ export function toConversationDto(v: ConversationView): ConversationDto {
     id: v.id,
     client: { id: v.client_id, email: v.client_email, name: v.client_name, avatar_url: v.client_avatar },
     worker: { id: v.worker_id, email: v.worker_email, name: v.worker_name, avatar_url: v.worker_avatar },
-    created_at: v.created_at.toISOString(),
+    created_at: toIso(v.created_at),
     last_message: lastMessage(v),
     unread_count: v.unread_count,
   };
@@ -39,7 +40,7 @@ function lastMessage(v: ConversationView): MessageDto | null {
     sender_avatar: v.lm_sender_avatar,
     message: v.lm_body!,
     type: v.lm_type!,
-    created_at: v.lm_created_at!.toISOString(),
+    created_at: toIso(v.lm_created_at!),
     message_id: v.lm_id,
     client_msg_id: v.lm_client_msg_id,
   };

@@ -3,6 +3,7 @@ import type { Sql } from 'postgres';
 import type { Socket } from 'socket.io';
 import type { Config } from '../config.js';
 import { isMember } from '../domain/conversations.js';
+import type { KeyedQueue } from '../domain/keyed-queue.js';
 import type { RateLimiter } from '../domain/rate-limiter.js';
 import { forbidden } from '../errors.js';
 import type { Broadcaster } from './broadcaster.js';
@@ -17,6 +18,8 @@ export interface RealtimeContext {
   config: Config;
   broadcaster: Broadcaster;
   messageLimiter: RateLimiter;
+  /** Serialises store-then-broadcast per conversation on this pod (see KeyedQueue). */
+  conversationQueue: KeyedQueue<number>;
   log: FastifyBaseLogger;
 }
 

@@ -6,7 +6,7 @@ import { runMigrations } from '../../src/db/migrate.js';
 import { testEnv } from '../helpers/config.js';
 
 describe('migrations', () => {
-  const base = new URL(testEnv().DATABASE_URL);
+  const base = new URL(testEnv().DATABASE_URL!);
   const admin = postgres({ host: base.hostname, port: Number(base.port), user: base.username, database: 'postgres', max: 1, onnotice: () => {} });
   const name = `inbox_mig_${randomBytes(4).toString('hex')}`;
   afterAll(async () => {

@@ -11,7 +11,8 @@ export interface RunningApp {
 
 /** A real hub listening on a free loopback port, built exactly as `npm start` builds it. */
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
-  const app = await buildApp(testConfig(env), { logger: false });
+  const level = process.env.TEST_LOG_LEVEL;
+  const app = await buildApp(testConfig(env), { logger: level ? { level } : false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };

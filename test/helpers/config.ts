@@ -2,7 +2,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 
 /** The environment a test process or spawned child uses: this run's database and Redis prefix. */
-export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+export function testEnv(overrides: Record<string, string> = {}) {
   return {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

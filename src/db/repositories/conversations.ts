@@ -4,13 +4,13 @@ import type { MessageType } from '../schema/index.js';
 /** A conversation as read for one viewer: both members, its last message, the viewer's unread count. */
 export interface ConversationView {
   id: number;
-  created_at: Date;
+  created_at: Date | string;
   client_id: number; client_email: string; client_name: string; client_avatar: string | null;
   worker_id: number; worker_email: string; worker_name: string; worker_avatar: string | null;
   unread_count: number;
   lm_id: number | null; lm_seq: number | null; lm_sender_id: number | null; lm_sender_name: string | null;
   lm_sender_avatar: string | null; lm_body: string | null; lm_type: MessageType | null;
-  lm_created_at: Date | null; lm_client_msg_id: string | null;
+  lm_created_at: Date | string | null; lm_client_msg_id: string | null;
 }
 
 const selectViews = (sql: Sql, viewerId: number) => sql`

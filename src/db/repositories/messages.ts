@@ -11,7 +11,7 @@ export interface MessageRecord {
   sender_avatar: string | null;
   body: string;
   type: MessageType;
-  created_at: Date;
+  created_at: Date | string;
   client_msg_id: string | null;
 }
 

@@ -3,8 +3,10 @@ import fp from 'fastify-plugin';
 import type { IncomingMessage } from 'node:http';
 import { Server } from 'socket.io';
 import type { Config } from '../../config.js';
+import { KeyedQueue } from '../../domain/keyed-queue.js';
 import { RateLimiter } from '../../domain/rate-limiter.js';
 import { createRedis } from '../../redis.js';
+import { adapterKey } from '../../redis-keys.js';
 import { Broadcaster, type InboxServer } from '../../realtime/broadcaster.js';
 import type { RealtimeContext } from '../../realtime/context.js';
 import { authenticateHandshake } from '../../realtime/handshake.js';
@@ -26,9 +28,6 @@ export interface SocketIoOptions {
   inboxHandlers?: InboxHandlerFactory[];
 }
 
-/** The Redis adapter's channel prefix; workers' emitters must use the same one. */
-export const adapterKey = (config: Config) => `${config.REDIS_PREFIX}:socket.io`;
-
 /** Socket.IO on Fastify's HTTP server with the Redis adapter; closed with the app. */
 export default fp<SocketIoOptions>(
   async (app, { config, inboxHandlers = [] }) => {
@@ -47,7 +46,14 @@ export default fp<SocketIoOptions>(
 
     const messageLimiter = new RateLimiter(config.MESSAGE_RATE_LIMIT);
     const broadcaster = new Broadcaster(io);
-    const ctx: RealtimeContext = { sql: app.dbHandle.sql, config, broadcaster, messageLimiter, log: app.log };
+    const ctx: RealtimeContext = {
+      sql: app.dbHandle.sql,
+      config,
+      broadcaster,
+      messageLimiter,
+      conversationQueue: new KeyedQueue<number>(),
+      log: app.log,
+    };
     const handshake = authenticateHandshake(app.sessions, config.ALLOWED_ORIGINS, app.log);
 
     const inbox = io.of(INBOX_NAMESPACE);

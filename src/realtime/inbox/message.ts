@@ -5,7 +5,7 @@ import { sendMessagePayload } from '../../schemas/socket.js';
 import { withAck } from '../ack.js';
 import { ensureMember, type InboxSocket, type RealtimeContext } from '../context.js';
 
-/** Shared by /inbox and the legacy namespace: limit → member → store → broadcast → ack. */
+/** Shared by /inbox and the legacy namespace: limit → member → store → broadcast → ack (stored before either). */
 export async function sendMessage(
   ctx: RealtimeContext,
   socket: Pick<InboxSocket, 'rooms' | 'join' | 'data'>,
@@ -15,15 +15,17 @@ export async function sendMessage(
   assertLength(input.message, ctx.config.MAX_MESSAGE_LENGTH);
   if (!ctx.messageLimiter.take(user.id)) throw rateLimited('Message rate limit exceeded');
   await ensureMember(ctx, socket, user.id, input.conversation_id);
-  const { message, fresh } = await storeMessage(ctx.sql, {
-    conversationId: input.conversation_id,
-    senderId: user.id,
-    text: input.message,
-    type: input.type,
-    clientMsgId: input.client_msg_id ?? null,
+  return ctx.conversationQueue.run(input.conversation_id, async () => {
+    const { message, fresh } = await storeMessage(ctx.sql, {
+      conversationId: input.conversation_id,
+      senderId: user.id,
+      text: input.message,
+      type: input.type,
+      clientMsgId: input.client_msg_id ?? null,
+    });
+    if (fresh) ctx.broadcaster.message(message);
+    return { message };
   });
-  if (fresh) ctx.broadcaster.message(message);
-  return { message };
 }
 
 export const onMessage = (ctx: RealtimeContext, socket: InboxSocket, log: FastifyBaseLogger) =>

@@ -1,0 +1,11 @@
+import type { Config } from './config.js';
+
+/**
+ * Every Redis name the system uses derives from REDIS_PREFIX, so several deployments (or
+ * test runs) can share one Redis without their keys or pub/sub channels meeting.
+ */
+/** The Socket.IO Redis adapter's channel prefix; hub pods and workers' emitters must agree on it. */
+export const adapterKey = (config: Pick<Config, 'REDIS_PREFIX'>) => `${config.REDIS_PREFIX}:socket.io`;
+
+/** BullMQ's key prefix. The hash tag keeps all of a queue's keys on one Redis Cluster slot. */
+export const bullPrefix = (config: Pick<Config, 'REDIS_PREFIX'>) => `{${config.REDIS_PREFIX}}:bull`;
