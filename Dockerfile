@@ -1,0 +1,21 @@
+# syntax=docker/dockerfile:1
+# Build stage: full install, compile TypeScript (and the demo page) to dist/.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+# Runtime stage: production dependencies and compiled JavaScript only, as the unprivileged `node` user.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+RUN mkdir -p /app/data/exports && chown -R node:node /app/data
+USER node
+EXPOSE 8000
+# The same image runs the hub (default), the worker and the one-shot migration.
+CMD ["node", "dist/src/server.js"]
