@@ -14,6 +14,20 @@ const urlWithScheme = (schemes: string[]) =>
     }
   }, `must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL`);
 
+const clusterNodes = z
+  .string()
+  .transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(
+        z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be a comma-separated list of host:port').transform((hp) => {
+          const i = hp.lastIndexOf(':');
+          return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+        }),
+      )
+      .min(1, 'must list at least one host:port'),
+  );
+
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 
 const envSchema = z.object({
@@ -24,6 +38,8 @@ const envSchema = z.object({
   DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   DATABASE_POOL_SIZE: positiveInt(200).default(10),
   REDIS_URL: urlWithScheme(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** Set to use Redis Cluster (sharded pub/sub adapter, hash-tagged BullMQ keys) instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1..64 characters of A-Z a-z 0-9 _ . : -')

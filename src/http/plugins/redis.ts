@@ -1,26 +1,26 @@
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
-import { createRedis, waitForRedis } from '../../redis.js';
+import { createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../../redis.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis;
+    redis: RedisClient;
   }
 }
 
 /** The hub's command connection (readiness, rate limits, queue producers share it). */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const redis = createRedis({ url: config.REDIS_URL, name: 'hub' });
+    const redis = createRedisClient({ ...redisTarget(config), name: 'hub' });
     redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'));
     try {
       await waitForRedis(redis);
     } catch (err) {
       redis.disconnect();
-      throw new Error(`REDIS_URL: ${(err as Error).message} at ${config.REDIS_URL} (start it with: redis-server --daemonize yes)`);
+      const where = config.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+      throw new Error(`${where}: ${(err as Error).message} (start it with: redis-server --daemonize yes)`);
     }
-    app.decorate('redis', redis);
+    app.decorate<RedisClient>('redis', redis);
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect());
     });

@@ -1,17 +1,18 @@
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import fp from 'fastify-plugin';
 import type { IncomingMessage } from 'node:http';
 import { Server } from 'socket.io';
 import type { Config } from '../../config.js';
 import { KeyedQueue } from '../../domain/keyed-queue.js';
 import { RateLimiter } from '../../domain/rate-limiter.js';
-import { createRedis } from '../../redis.js';
+import { createRedisClient, redisTarget, type RedisClient } from '../../redis.js';
 import { adapterKey } from '../../redis-keys.js';
 import { Broadcaster, type InboxServer } from '../../realtime/broadcaster.js';
 import type { RealtimeContext } from '../../realtime/context.js';
 import { authenticateHandshake } from '../../realtime/handshake.js';
 import { loadConversations, onInboxConnection, type InboxHandlerFactory } from '../../realtime/inbox/connection.js';
 import { legacyMembership, onLegacyConnection } from '../../realtime/legacy-chat.js';
+import { SHARDED_SUBSCRIPTION_MODE } from '../../realtime/room-emitter.js';
 import { INBOX_NAMESPACE, LEGACY_NAMESPACE } from '../../realtime/rooms.js';
 import { isAllowedOrigin } from './origin-guard.js';
 
@@ -31,8 +32,9 @@ export interface SocketIoOptions {
 /** Socket.IO on Fastify's HTTP server with the Redis adapter; closed with the app. */
 export default fp<SocketIoOptions>(
   async (app, { config, inboxHandlers = [] }) => {
-    const pub = createRedis({ url: config.REDIS_URL, name: 'hub-adapter-pub', maxRetriesPerRequest: null });
-    const sub = pub.duplicate({ connectionName: 'hub-adapter-sub' });
+    const target = redisTarget(config);
+    const pub = createRedisClient({ ...target, name: 'hub-adapter-pub', maxRetriesPerRequest: null });
+    const sub = createRedisClient({ ...target, name: 'hub-adapter-sub', maxRetriesPerRequest: null });
     for (const c of [pub, sub]) c.on('error', (err) => app.log.warn({ err: err.message }, 'adapter redis error'));
 
     const io: InboxServer = new Server(app.server, {
@@ -41,7 +43,7 @@ export default fp<SocketIoOptions>(
       maxHttpBufferSize: Math.max(64 * 1024, config.MAX_MESSAGE_LENGTH * 4 + 4096),
       cors: { origin: [...config.ALLOWED_ORIGINS], credentials: true },
       allowRequest: (req, cb) => cb(null, allowEngineRequest(req, config.ALLOWED_ORIGINS)),
-      adapter: createAdapter(pub, sub, { key: adapterKey(config) }),
+      adapter: adapterFor(config, pub, sub),
     });
 
     const messageLimiter = new RateLimiter(config.MESSAGE_RATE_LIMIT);
@@ -81,6 +83,14 @@ export default fp<SocketIoOptions>(
   },
   { name: 'socket-io', dependencies: ['db', 'session'] },
 );
+
+/** Redis Cluster gets the sharded (SSUBSCRIBE) adapter; standalone Redis the classic one. */
+function adapterFor(config: Config, pub: RedisClient, sub: RedisClient) {
+  if (config.REDIS_CLUSTER_NODES) {
+    return createShardedAdapter(pub, sub, { channelPrefix: adapterKey(config), subscriptionMode: SHARDED_SUBSCRIPTION_MODE });
+  }
+  return createAdapter(pub, sub, { key: adapterKey(config) });
+}
 
 /**
  * Engine-level check for every transport request after the handshake (long-polling GETs
