@@ -15,6 +15,8 @@ export interface RedisConnectOptions {
    * clients fail fast instead, so a request never hangs while Redis is down.
    */
   maxRetriesPerRequest?: number | null;
+  /** A pub/sub subscriber: on a cluster it gets one sharded-subscriber connection per master. */
+  subscriber?: boolean;
 }
 
 // Reconnect with a capped backoff instead of giving up, so processes heal when Redis returns.
@@ -32,6 +34,9 @@ export function createRedisClient(opts: RedisConnectOptions): RedisClient {
   return new Cluster([...opts.clusterNodes], {
     clusterRetryStrategy: retryStrategy,
     enableReadyCheck: true,
+    // Routes SSUBSCRIBE to the node that owns each channel's slot (ioredis >= 5.9), which
+    // the sharded adapter needs; without it every shard channel lands on one node.
+    shardedSubscribers: opts.subscriber ?? false,
     redisOptions: { connectionName: opts.name, maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 2 },
   });
 }

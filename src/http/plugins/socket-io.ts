@@ -34,7 +34,7 @@ export default fp<SocketIoOptions>(
   async (app, { config, inboxHandlers = [] }) => {
     const target = redisTarget(config);
     const pub = createRedisClient({ ...target, name: 'hub-adapter-pub', maxRetriesPerRequest: null });
-    const sub = createRedisClient({ ...target, name: 'hub-adapter-sub', maxRetriesPerRequest: null });
+    const sub = createRedisClient({ ...target, name: 'hub-adapter-sub', maxRetriesPerRequest: null, subscriber: true });
     for (const c of [pub, sub]) c.on('error', (err) => app.log.warn({ err: err.message }, 'adapter redis error'));
 
     const io: InboxServer = new Server(app.server, {

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, newConversation, newUser } from '../helpers/http.js';
+import { spawnHub, type ChildService } from '../helpers/processes.js';
+import { startRedisCluster, type PrivateRedisCluster } from '../helpers/redis-cluster.js';
+import { connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
+
+// Two hub processes over a private 3-master Redis Cluster: sharded pub/sub carries the rooms.
+let cluster: PrivateRedisCluster;
+let podA: ChildService;
+let podB: ChildService;
+const sockets: ClientSocket[] = [];
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  const env = { REDIS_CLUSTER_NODES: cluster.env };
+  [podA, podB] = await Promise.all([spawnHub(env), spawnHub(env)]);
+}, 60_000);
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await Promise.all([podA?.stop(), podB?.stop()]);
+  await cluster?.stop();
+});
+
+async function inboxOn(pod: ChildService, cookie: string) {
+  const { socket } = await connectInbox(pod.url, cookie);
+  sockets.push(socket);
+  return socket;
+}
+
+describe('Redis Cluster (sharded adapter)', () => {
+  it('carries messages, conversation:new and logout between pods', async () => {
+    const [ann, bob] = await Promise.all([newUser(podA.url), newUser(podB.url)]);
+    const annA = await inboxOn(podA, ann.cookie);
+    const bobB = await inboxOn(podB, bob.cookie);
+    const news = waitFor(bobB, 'conversation:new');
+    const created = await api(podA.url, 'POST', '/api/conversations', { cookie: ann.cookie, body: { client_id: ann.user.id, worker_id: bob.user.id } });
+    expect(await news).toEqual({ conversation: created.body.conversation });
+    const got = waitFor(bobB, 'message');
+    const ack = await request(annA, 'message', { conversation_id: created.body.conversation.id, message: 'sharded', type: 'TEXT' });
+    expect(await got).toEqual(ack.message);
+    const reply = waitFor(annA, 'message', (m) => m.message === 'back');
+    const back = await request(bobB, 'message', { conversation_id: created.body.conversation.id, message: 'back', type: 'TEXT' });
+    expect(await reply).toEqual(back.message);
+
+    const gone = new Promise((r) => bobB.once('disconnect', r));
+    expect((await api(podA.url, 'POST', '/api/auth/logout', { cookie: bob.cookie })).status).toBe(204);
+    expect(await gone).toBe('io server disconnect');
+  });
+
+  it('an existing conversation works for sockets that connected after it was made', async () => {
+    const [ann, bob] = await Promise.all([newUser(podA.url), newUser(podA.url)]);
+    const conv = await newConversation(podA.url, ann, bob);
+    const bobA = await inboxOn(podA, bob.cookie);
+    const annB = await inboxOn(podB, ann.cookie);
+    const got = waitFor(bobA, 'message');
+    const ack = await request(annB, 'message', { conversation_id: conv.id, message: 'x', type: 'TEXT' });
+    expect(await got).toEqual(ack.message);
+    expect((await api(podB.url, 'GET', '/readyz')).status).toBe(200);
+  });
+});
