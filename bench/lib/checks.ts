@@ -1,0 +1,54 @@
+import type { BenchReport, TargetCheck } from './report.js';
+
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const verdict = (ok: boolean): TargetCheck['status'] => (ok ? 'pass' : 'fail');
+const notRun = (name: string, why: string): TargetCheck => ({ name, status: 'not run', detail: why });
+
+/** Issue 7's targets for one pod on this machine, judged from the run's figures. */
+export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
+  const d = r.options.durationS;
+  const step = (target: string, rate: number) => r.steps.find((s) => s.target === target && s.rate === rate && s.durationS === d);
+  const checks: TargetCheck[] = [];
+
+  const h1 = step('hub', 1000);
+  const c1 = step('ceiling', 1000);
+  const t1 = '1,000 msg/s: 0 lost, 0 dup, 0 gaps, p99 <= 3x ceiling p99';
+  if (h1 && c1) {
+    const ok = h1.lost === 0 && h1.duplicates === 0 && h1.gaps === 0 && h1.latency.p99 <= 3 * c1.latency.p99;
+    checks.push({ name: t1, status: verdict(ok), detail: `lost ${h1.lost}, dup ${h1.duplicates}, gaps ${h1.gaps}, p99 ${f(h1.latency.p99, 2)} ms vs ceiling ${f(c1.latency.p99, 2)} ms (${f(h1.latency.p99 / c1.latency.p99, 2)}x)` });
+  } else checks.push(notRun(t1, 'no 1000 msg/s step'));
+
+  const h3 = step('hub', 3000);
+  const t3 = '3,000 msg/s: 0 lost, p99 < 250 ms';
+  if (h3) checks.push({ name: t3, status: verdict(h3.lost === 0 && h3.latency.p99 < 250), detail: `lost ${h3.lost}, p99 ${f(h3.latency.p99, 2)} ms` });
+  else checks.push(notRun(t3, 'no 3000 msg/s step'));
+
+  const hm = r.maxRate.find((m) => m.target === 'hub');
+  const cm = r.maxRate.find((m) => m.target === 'ceiling');
+  const tm = 'highest rate with 0 lost and p99 < 250 ms: >= 60% of the ceiling\'s';
+  if (hm && cm && cm.maxRate > 0) {
+    const pct = (100 * hm.maxRate) / cm.maxRate;
+    checks.push({ name: tm, status: verdict(pct >= 60), detail: `hub ${hm.maxRate} msg/s, ceiling ${cm.maxRate} msg/s: ${f(pct, 0)} %` });
+  } else checks.push(notRun(tm, 'max scenario not run'));
+
+  const hc = r.connections.find((c) => c.target === 'hub');
+  const cc = r.connections.find((c) => c.target === 'ceiling');
+  const tc = `${r.options.sockets} idle sockets: 0 failures, hub RSS/socket <= 1.5x ceiling's`;
+  if (hc && cc) {
+    const ok = hc.failed === 0 && hc.dropped === 0 && hc.rssPerSocketKb <= 1.5 * cc.rssPerSocketKb;
+    checks.push({ name: tc, status: verdict(ok), detail: `failed ${hc.failed}, dropped ${hc.dropped}, ${f(hc.rssPerSocketKb)} KB/socket vs ceiling ${f(cc.rssPerSocketKb)} KB (${f(hc.rssPerSocketKb / cc.rssPerSocketKb, 2)}x)` });
+  } else checks.push(notRun(tc, 'connections scenario not run'));
+
+  const tj = `job progress -> watcher p99 <= 25 ms at ${r.options.jobUpdatesPerS} updates/s`;
+  if (r.jobs && !r.jobs.skipped) {
+    const ok = r.jobs.latency.p99 <= 25 && r.jobs.updates > 0;
+    checks.push({ name: tj, status: verdict(ok), detail: `p50 ${f(r.jobs.latency.p50, 2)} ms, p99 ${f(r.jobs.latency.p99, 2)} ms over ${r.jobs.updates} updates (${f(r.jobs.updatesPerS, 0)}/s)` });
+  } else checks.push(notRun(tj, r.jobs?.skipped ?? 'jobs scenario not run'));
+
+  const tcpu = 'hub CPU-ms per message at 1,000 and 3,000 msg/s within 20%';
+  if (h1 && h3) {
+    const [lo, hi] = [Math.min(h1.cpuMsPerMsg, h3.cpuMsPerMsg), Math.max(h1.cpuMsPerMsg, h3.cpuMsPerMsg)];
+    checks.push({ name: tcpu, status: verdict(hi / lo <= 1.2), detail: `${f(h1.cpuMsPerMsg, 3)} vs ${f(h3.cpuMsPerMsg, 3)} ms/msg (${f((100 * (hi - lo)) / lo, 0)} % apart)` });
+  } else checks.push(notRun(tcpu, 'needs the 1000 and 3000 msg/s steps'));
+  return checks;
+}

@@ -1,0 +1,125 @@
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['messages', 'max', 'connections', 'jobs'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** Everything one run is parameterised by; every loop in the bench is bounded by these. */
+export interface BenchOptions {
+  users: number;
+  /** Conversations each user is a member of (two members each). */
+  conversations: number;
+  rates: number[];
+  durationS: number;
+  warmupS: number;
+  drainS: number;
+  pods: number;
+  sockets: number;
+  scenarios: Scenario[];
+  clientProcs: number;
+  socketProcs: number;
+  bodySize: number;
+  p99LimitMs: number;
+  probeDurationS: number;
+  maxProbes: number;
+  jobs: number;
+  jobUpdatesPerS: number;
+  jobDurationS: number;
+  build: boolean;
+  keep: boolean;
+}
+
+const HELP = `npm run bench -- [options]
+
+  --users N            users seeded over HTTP (200)
+  --conversations N    conversations each user is in, two members each (5)
+  --rates a,b,c        aggregate message rates per step, msg/s (1000,3000,5000)
+  --duration S         seconds per rate step (20)
+  --warmup S           unmeasured seconds per target before the steps (3)
+  --drain S            at most this long to wait for acks and deliveries after a step (10)
+  --pods N             hub pods, 1 or 2; the ceiling runs as many (1)
+  --sockets N          idle sockets in the connection scenario (15000)
+  --scenarios list     any of messages,max,connections,jobs (all)
+  --client-procs N     client processes for the message scenario (2)
+  --socket-procs N     client processes for the connection scenario (4)
+  --body-size N        characters per chat message (100)
+  --p99-limit MS       p99 a rate must hold to count as sustained (250)
+  --probe-duration S   seconds per probe of the highest-rate search (10)
+  --max-probes N       probes per target in that search (7)
+  --jobs N             demo.steps jobs in the job scenario (40)
+  --job-rate N         aggregate progress updates per second (200)
+  --job-duration S     seconds the job scenario runs (15)
+  --no-build           run the last build in dist/ instead of \`npm run build\`
+  --keep               keep the bench database and Redis keys (for inspection)
+`;
+
+const int = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer in ${min}..${max}, got "${raw}"`);
+  return n;
+};
+
+/** Parses argv; throws one line naming the bad flag. Returns null when --help was asked. */
+export function parseOptions(argv: string[]): BenchOptions | null {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      users: { type: 'string' },
+      conversations: { type: 'string' },
+      rates: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      drain: { type: 'string' },
+      pods: { type: 'string' },
+      sockets: { type: 'string' },
+      scenarios: { type: 'string' },
+      'client-procs': { type: 'string' },
+      'socket-procs': { type: 'string' },
+      'body-size': { type: 'string' },
+      'p99-limit': { type: 'string' },
+      'probe-duration': { type: 'string' },
+      'max-probes': { type: 'string' },
+      jobs: { type: 'string' },
+      'job-rate': { type: 'string' },
+      'job-duration': { type: 'string' },
+      'no-build': { type: 'boolean' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    process.stdout.write(HELP);
+    return null;
+  }
+  const users = int('users', v.users, 200, 3, 20_000);
+  const conversations = int('conversations', v.conversations, 5, 1, 50);
+  if (conversations >= users) throw new Error('--conversations must be below --users');
+  if (conversations % 2 === 1 && users % 2 === 1) throw new Error('--users must be even when --conversations is odd');
+  const rateList = (v.rates ?? v.rate ?? '1000,3000,5000').split(',').map((r) => int('rates', r.trim(), 0, 1, 200_000));
+  const scenarios = (v.scenarios ?? SCENARIOS.join(',')).split(',').map((s) => s.trim());
+  for (const s of scenarios) if (!SCENARIOS.includes(s as Scenario)) throw new Error(`--scenarios: unknown "${s}" (use ${SCENARIOS.join(',')})`);
+  return {
+    users,
+    conversations,
+    rates: rateList,
+    durationS: int('duration', v.duration, 20, 1, 600),
+    warmupS: int('warmup', v.warmup, 3, 0, 60),
+    drainS: int('drain', v.drain, 10, 1, 120),
+    pods: int('pods', v.pods, 1, 1, 2),
+    sockets: int('sockets', v.sockets, 15_000, 1, 60_000),
+    scenarios: scenarios as Scenario[],
+    clientProcs: int('client-procs', v['client-procs'], 2, 1, 16),
+    socketProcs: int('socket-procs', v['socket-procs'], 4, 1, 32),
+    bodySize: int('body-size', v['body-size'], 100, 40, 4000),
+    p99LimitMs: int('p99-limit', v['p99-limit'], 250, 1, 60_000),
+    probeDurationS: int('probe-duration', v['probe-duration'], 10, 1, 600),
+    maxProbes: int('max-probes', v['max-probes'], 7, 1, 20),
+    jobs: int('jobs', v.jobs, 40, 1, 10_000),
+    jobUpdatesPerS: int('job-rate', v['job-rate'], 200, 1, 100_000),
+    jobDurationS: int('job-duration', v['job-duration'], 15, 1, 600),
+    build: !v['no-build'],
+    keep: Boolean(v.keep),
+  };
+}

@@ -1,0 +1,107 @@
+import type { ConnectionResult } from '../scenarios/connections.js';
+import type { JobResult } from '../scenarios/jobs.js';
+import type { MaxRateResult } from '../scenarios/max-rate.js';
+import type { StepResult } from '../scenarios/messages.js';
+import type { BenchOptions } from './options.js';
+
+/** Everything one run produced; written as JSON and rendered as the table. */
+export interface BenchReport {
+  startedAt: string;
+  command: string;
+  options: BenchOptions;
+  environment: { node: string; cpus: number; commit: string; runtime: string; runtimeNote: string | null; totalMemGb: number };
+  conversations: number;
+  steps: StepResult[];
+  maxRate: MaxRateResult[];
+  connections: ConnectionResult[];
+  jobs: JobResult | null;
+  targets: TargetCheck[];
+  notes: string[];
+}
+
+export interface TargetCheck {
+  name: string;
+  status: 'pass' | 'fail' | 'not run';
+  detail: string;
+}
+
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const ratio = (a: number, b: number) => (Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+
+function table(head: string[], rows: string[][], leftColumns = 2): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function stepsTable(steps: StepResult[]): string {
+  const rows: string[][] = [];
+  const row = (label: string, r: StepResult) => [
+    String(r.rate), label, f(r.achievedRate, 0), f(r.deliveriesPerS, 0), f(r.latency.p50, 2), f(r.latency.p95, 2),
+    f(r.latency.p99, 2), f(r.latency.max, 1), String(r.lost), String(r.duplicates), String(r.gaps), String(sum(r.ackErrors)),
+    f(r.cpuMsPerMsg, 3), f(r.rssPeakMb, 0), f(r.machineBusyPct, 0),
+  ];
+  const rates = [...new Set(steps.map((s) => s.rate))];
+  for (const rate of rates) {
+    const c = steps.find((s) => s.rate === rate && s.target === 'ceiling');
+    const h = steps.find((s) => s.rate === rate && s.target === 'hub');
+    if (c) rows.push(row('ceiling', c));
+    if (h) rows.push(row('hub', h));
+    if (c && h) {
+      rows.push(['', 'hub/ceiling', ratio(h.achievedRate, c.achievedRate), ratio(h.deliveriesPerS, c.deliveriesPerS),
+        ratio(h.latency.p50, c.latency.p50), ratio(h.latency.p95, c.latency.p95), ratio(h.latency.p99, c.latency.p99),
+        ratio(h.latency.max, c.latency.max), '', '', '', '', ratio(h.cpuMsPerMsg, c.cpuMsPerMsg), ratio(h.rssPeakMb, c.rssPeakMb), '']);
+    }
+  }
+  return table(
+    ['msg/s', 'target', 'sent/s', 'deliv/s', 'p50', 'p95', 'p99', 'max', 'lost', 'dup', 'gaps', 'ack err', 'cpu ms/msg', 'rss MB', 'box %'],
+    rows,
+  );
+}
+
+function connectionsTable(list: ConnectionResult[]): string {
+  const rows = list.map((c) => [
+    c.target, String(c.sockets), String(c.failed), String(c.dropped), f(c.connectPerS, 0), f(c.connectMs.p99, 0),
+    f(c.emptyRssMb, 0), f(c.rssMb, 0), f(c.rssPerSocketKb, 1), f(c.cpuMsPerSocket, 2),
+  ]);
+  const c = list.find((x) => x.target === 'ceiling');
+  const h = list.find((x) => x.target === 'hub');
+  if (c && h) rows.push(['hub/ceiling', '', '', '', ratio(h.connectPerS, c.connectPerS), ratio(h.connectMs.p99, c.connectMs.p99), '', '', ratio(h.rssPerSocketKb, c.rssPerSocketKb), ratio(h.cpuMsPerSocket, c.cpuMsPerSocket)]);
+  return table(['target', 'sockets', 'failed', 'dropped', 'connect/s', 'p99 ms', 'empty MB', 'MB', 'KB/socket', 'cpu ms/socket'], rows, 1);
+}
+
+/** The human summary: one table per scenario, then the targets. */
+export function render(r: BenchReport): string {
+  const o = r.options;
+  const out: string[] = [];
+  out.push(`Inbox hub benchmark, ${r.startedAt}, commit ${r.environment.commit}, node ${r.environment.node}, ${r.environment.cpus} cores, ${o.pods} pod(s), hub ${r.environment.runtime}`);
+  out.push(`command: ${r.command}`);
+  if (r.steps.length > 0) {
+    out.push('', `Messages: ${o.users} users x ${o.conversations} conversations (${r.conversations} conversations), ${o.bodySize}-char messages, ${o.durationS} s per step`);
+    out.push('latency ms from send to delivery at the other member\'s socket; cpu = target process(es) only; box % = whole machine busy');
+    out.push(stepsTable(r.steps.filter((s) => s.durationS === o.durationS)));
+  }
+  if (r.maxRate.length > 0) {
+    out.push('', `Highest sustained rate (0 lost, no ack errors, p99 < ${o.p99LimitMs} ms, ${o.probeDurationS} s probes):`);
+    for (const m of r.maxRate) out.push(`  ${m.target.padEnd(8)} ${m.maxRate} msg/s${m.firstFailing ? ` (${m.firstFailing} msg/s was not)` : ' (no probe failed)'}`);
+    const c = r.maxRate.find((m) => m.target === 'ceiling');
+    const h = r.maxRate.find((m) => m.target === 'hub');
+    if (c && h && c.maxRate > 0) out.push(`  hub/ceiling ${((100 * h.maxRate) / c.maxRate).toFixed(0)} %`);
+  }
+  if (r.connections.length > 0) {
+    out.push('', `Idle sockets: ${o.sockets} over ${o.socketProcs} client processes, each socket in ${o.conversations} conversations`);
+    out.push(connectionsTable(r.connections));
+  }
+  if (r.jobs) {
+    out.push('', 'Jobs: demo.steps progress update -> watcher receipt');
+    const j = r.jobs;
+    out.push(j.skipped ? `  skipped: ${j.skipped}` : `  ${j.jobs} jobs, ${j.watchers} watchers, ${f(j.updatesPerS, 0)} updates/s received, p50 ${f(j.latency.p50, 2)} ms, p99 ${f(j.latency.p99, 2)} ms, max ${f(j.latency.max, 1)} ms, ${j.nonMonotonic} out-of-order, worker cpu ${f(j.workerCpuMs, 0)} ms`);
+  }
+  if (r.targets.length > 0) {
+    out.push('', 'Targets:');
+    for (const t of r.targets) out.push(`  [${t.status.toUpperCase()}] ${t.name}: ${t.detail}`);
+  }
+  for (const n of r.notes) out.push('', `note: ${n}`);
+  return out.join('\n');
+}
