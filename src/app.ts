@@ -5,8 +5,10 @@ import { installErrorHandlers } from './http/error-handler.js';
 import dbPlugin from './http/plugins/db.js';
 import originGuard from './http/plugins/origin-guard.js';
 import redisPlugin from './http/plugins/redis.js';
+import securityPlugin from './http/plugins/security.js';
 import sessionPlugin from './http/plugins/session.js';
 import socketIoPlugin from './http/plugins/socket-io.js';
+import staticSite from './http/plugins/static-site.js';
 import authRoutes from './http/routes/auth.js';
 import conversationRoutes from './http/routes/conversations.js';
 import healthRoutes from './http/routes/health.js';
@@ -21,7 +23,7 @@ export interface BuildOptions {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config),
-    trustProxy: true,
+    trustProxy: config.TRUST_PROXY,
     bodyLimit: Math.max(64 * 1024, config.MAX_MESSAGE_LENGTH * 4 + 4096),
     requestIdHeader: 'x-request-id',
   }).withTypeProvider<ZodTypeProvider>();
@@ -33,12 +35,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(dbPlugin, { config });
   await app.register(redisPlugin, { config });
   await app.register(originGuard, { config });
+  await app.register(securityPlugin, { config });
   await app.register(sessionPlugin, { config });
   await app.register(socketIoPlugin, { config });
 
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
   await app.register(conversationRoutes);
+  await app.register(staticSite);
   return app;
 }
 

@@ -49,7 +49,23 @@ const envSchema = z.object({
   ALLOWED_ORIGINS: csvOrigins.default(['http://localhost:8000', 'http://127.0.0.1:8000']),
   MAX_MESSAGE_LENGTH: positiveInt(1_000_000).default(4000),
   MESSAGE_RATE_LIMIT: positiveInt(1_000_000).default(20),
+  /**
+   * Which proxies may set X-Forwarded-For (Fastify's trustProxy): `false`, `true`, or a
+   * comma-separated list of addresses/CIDRs. Per-IP limits depend on it.
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((v): boolean | string => (v === 'true' ? true : v === 'false' ? false : v))
+    .default(false),
+  /** Login attempts per client IP per minute, shared by all pods through Redis. */
+  LOGIN_RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(20),
+  /** Login attempts per account (email) per 15 minutes, shared by all pods through Redis. */
+  LOGIN_RATE_LIMIT_PER_ACCOUNT: positiveInt(1_000_000).default(10),
+  /** Live /inbox sockets one user may hold on one pod; more answer connect_error `rate_limited`. */
+  MAX_SOCKETS_PER_USER: positiveInt(100_000).default(20),
   WORKER_CONCURRENCY: positiveInt(1000).default(4),
+  /** BullMQ job lock and stalled-check interval: a dead worker's job runs again within about twice this. */
+  JOB_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   EXPORT_DIR: z.string().min(1).default('./data/exports'),
 });
 

@@ -12,6 +12,11 @@ export const registerBody = z.object({
   avatar_url: z.url().max(2048).nullable().optional(),
 });
 
+export const changePasswordBody = z.object({
+  current_password: z.string().min(1).max(1024),
+  new_password: z.string().min(8, 'must be at least 8 characters').max(1024),
+});
+
 export const loginBody = z.object({
   email: z.string().min(1).max(254),
   password: z.string().min(1).max(1024),
@@ -35,3 +40,7 @@ export const createJobBody = z.object({
 });
 
 export const jobIdParams = z.object({ id: z.string().min(1).max(100) });
+
+export const listJobsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});

@@ -12,6 +12,9 @@ export function testEnv(overrides: Record<string, string> = {}) {
     COOKIE_SECRET: 'test-cookie-secret-that-is-long-enough-0123456789',
     HOST: '127.0.0.1',
     PORT: '0',
+    // Every test registers users from 127.0.0.1; the security tests set their own limits.
+    LOGIN_RATE_LIMIT_PER_IP: '1000000',
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
     ...overrides,
   };
 }

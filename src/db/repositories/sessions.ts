@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { sessions, users, type SessionRow, type UserRow } from '../schema/index.js';
 
@@ -30,4 +30,14 @@ export async function extendSession(db: Executor, id: number, expiresAt: Date): 
 
 export async function revokeSession(db: Executor, id: number): Promise<void> {
   await db.update(sessions).set({ revokedAt: sql`now()` }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)));
+}
+
+/** Revokes every live session of a user but one; returns the ids it revoked. */
+export async function revokeOtherSessions(db: Executor, userId: number, keepId: number): Promise<number[]> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: sql`now()` })
+    .where(and(eq(sessions.userId, userId), ne(sessions.id, keepId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+  return rows.map((r) => r.id);
 }

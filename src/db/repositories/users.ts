@@ -33,3 +33,7 @@ export async function countUsersById(db: Executor, ids: number[]): Promise<numbe
   const rows = await db.select({ id: users.id }).from(users).where(inArray(users.id, ids));
   return rows.length;
 }
+
+export async function updatePasswordHash(db: Executor, id: number, passwordHash: string): Promise<void> {
+  await db.update(users).set({ passwordHash }).where(eq(users.id, id));
+}

@@ -1,6 +1,6 @@
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import fp from 'fastify-plugin';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from 'socket.io';
 import type { Config } from '../../config.js';
 import { KeyedQueue } from '../../domain/keyed-queue.js';
@@ -14,6 +14,7 @@ import { loadConversations, onInboxConnection, type InboxHandlerFactory } from '
 import { legacyMembership, onLegacyConnection } from '../../realtime/legacy-chat.js';
 import { SHARDED_SUBSCRIPTION_MODE } from '../../realtime/room-emitter.js';
 import { INBOX_NAMESPACE, LEGACY_NAMESPACE } from '../../realtime/rooms.js';
+import { capSocketsPerUser } from '../../realtime/socket-cap.js';
 import { isAllowedOrigin } from './origin-guard.js';
 
 declare module 'fastify' {
@@ -42,9 +43,10 @@ export default fp<SocketIoOptions>(
       // The largest legal event is a message of MAX_MESSAGE_LENGTH 4-byte characters, or a full sync.
       maxHttpBufferSize: Math.max(64 * 1024, config.MAX_MESSAGE_LENGTH * 4 + 4096),
       cors: { origin: [...config.ALLOWED_ORIGINS], credentials: true },
-      allowRequest: (req, cb) => cb(null, allowEngineRequest(req, config.ALLOWED_ORIGINS)),
       adapter: adapterFor(config, pub, sub),
     });
+
+    io.engine.use(refuseForeignOrigins(config.ALLOWED_ORIGINS));
 
     const messageLimiter = new RateLimiter(config.MESSAGE_RATE_LIMIT);
     const broadcaster = new Broadcaster(io);
@@ -60,6 +62,7 @@ export default fp<SocketIoOptions>(
 
     const inbox = io.of(INBOX_NAMESPACE);
     inbox.use(handshake);
+    inbox.use(capSocketsPerUser(config.MAX_SOCKETS_PER_USER));
     inbox.use(loadConversations(ctx));
     inbox.on('connection', onInboxConnection(ctx, inboxHandlers));
 
@@ -93,11 +96,15 @@ function adapterFor(config: Config, pub: RedisClient, sub: RedisClient) {
 }
 
 /**
- * Engine-level check for every transport request after the handshake (long-polling GETs
- * and POSTs included). The first request passes, so the namespace middleware can answer
- * `forbidden_origin` as a `connect_error` the client can read.
+ * Engine middleware, run for every transport request after the handshake (long-polling
+ * GETs and POSTs, websocket upgrades): a foreign Origin gets 403. The handshake itself
+ * passes, so the namespace middleware can answer `forbidden_origin` as a readable
+ * `connect_error`.
  */
-function allowEngineRequest(req: IncomingMessage, allowed: readonly string[]): boolean {
-  const isHandshake = !new URL(req.url ?? '/', 'http://x').searchParams.has('sid');
-  return isHandshake || isAllowedOrigin(req.headers.origin, allowed);
+function refuseForeignOrigins(allowed: readonly string[]) {
+  return (req: IncomingMessage, res: ServerResponse, next: (err?: Error) => void) => {
+    const isHandshake = !new URL(req.url ?? '/', 'http://x').searchParams.has('sid');
+    if (isHandshake || isAllowedOrigin(req.headers.origin, allowed)) return next();
+    res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'forbidden_origin' }));
+  };
 }
