@@ -1,0 +1,48 @@
+import type { ConversationDto, JobDto, MessageDto, UserDto } from '../src/realtime/protocol.js';
+
+/** An HTTP error answered by the hub, with the contract's code. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = res.status === 204 ? undefined : await res.json().catch(() => undefined);
+  if (!res.ok) {
+    const error = (data as { error?: { code: string; message: string } } | undefined)?.error;
+    throw new ApiError(res.status, error?.code ?? 'http_error', error?.message ?? res.statusText);
+  }
+  return data as T;
+}
+
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
+/** The hub's HTTP API as the page uses it; every route is from the contract. */
+export const api = {
+  me: () => call<{ user: UserDto }>('GET', '/api/me'),
+  register: (body: Credentials & { name: string }) => call<{ user: UserDto }>('POST', '/api/auth/register', body),
+  login: (body: Credentials) => call<{ user: UserDto }>('POST', '/api/auth/login', body),
+  logout: () => call<void>('POST', '/api/auth/logout'),
+  conversations: () => call<{ conversations: ConversationDto[] }>('GET', '/api/conversations'),
+  openConversation: (clientId: number, workerId: number) =>
+    call<{ conversation: ConversationDto }>('POST', '/api/conversations', { client_id: clientId, worker_id: workerId }),
+  history: (conversationId: number, limit = 50) =>
+    call<{ messages: MessageDto[]; has_more: boolean }>('GET', `/api/conversations/${conversationId}/messages?limit=${limit}`),
+  startJob: (name: string, data: unknown) => call<{ job: JobDto }>('POST', '/api/jobs', { name, data }),
+  jobs: () => call<{ jobs: JobDto[] }>('GET', '/api/jobs'),
+  cancelJob: (jobId: string) => call<{ job: JobDto }>('POST', `/api/jobs/${encodeURIComponent(jobId)}/cancel`),
+};
