@@ -9,7 +9,8 @@ export const registerBody = z.object({
   email,
   password: z.string().min(8, 'must be at least 8 characters').max(1024),
   name: z.string().trim().min(1).max(100),
-  avatar_url: z.url().max(2048).nullable().optional(),
+  // Only web URLs: an avatar is put in an <img src>, so no javascript:, data: or custom schemes.
+  avatar_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048).nullable().optional(),
 });
 
 export const changePasswordBody = z.object({

@@ -17,9 +17,16 @@ export const legacyMessagePayload = sendMessagePayload.omit({ conversation_id: t
 export const SYNC_MAX_LIMIT = 500;
 export const SYNC_MAX_CURSORS = 1000;
 
+const CURSOR_KEY = /^[1-9]\d{0,9}$/;
+// Checked on the raw object: zod's record quietly drops keys like "__proto__", and a
+// payload carrying one is malformed, not empty.
+const onlyIdKeys = (raw: unknown) => typeof raw !== 'object' || raw === null || Object.keys(raw).every((k) => CURSOR_KEY.test(k));
+
 export const syncPayload = z.object({
   cursors: z
-    .record(z.string().regex(/^[1-9]\d{0,9}$/, 'keys must be conversation ids'), seq)
+    .unknown()
+    .refine(onlyIdKeys, 'keys must be conversation ids')
+    .pipe(z.record(z.string().regex(CURSOR_KEY, 'keys must be conversation ids'), seq))
     .refine((c) => Object.keys(c).length <= SYNC_MAX_CURSORS, `at most ${SYNC_MAX_CURSORS} cursors`),
   limit: z.number().int().min(1).max(SYNC_MAX_LIMIT).optional(),
 });

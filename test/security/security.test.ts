@@ -85,13 +85,12 @@ describe('sockets', () => {
     await expect(connect(hub.url, `${name}=${token}`)).rejects.toThrow('unauthorized');
   });
 
-  it('a long-polling request from a foreign Origin is refused after the handshake too', async () => {
-    const open = await fetch(`${hub.url}/socket.io/?EIO=4&transport=polling`);
-    const sid = JSON.parse((await open.text()).slice(1)).sid as string;
-    const foreign = await fetch(`${hub.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { headers: { origin: 'https://evil.example' } });
-    expect(foreign.status).toBe(403);
-    const allowed = await fetch(`${hub.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: '1', headers: { origin: 'http://localhost:8000' } });
-    expect(allowed.status).toBe(200);
+  it.each([['polling'], ['websocket']] as const)('a foreign Origin is refused on every namespace over %s, cookie or not', async (transport) => {
+    const u = await newUser(hub.url);
+    const conv = await newConversation(hub.url, u, await newUser(hub.url));
+    for (const namespace of ['/', '/inbox', `/chat/${conv.id}`]) {
+      await expect(connect(hub.url, u.cookie, { namespace, origin: 'https://evil.example', transports: [transport] })).rejects.toThrow('forbidden_origin');
+    }
   });
 
   it('caps the sockets one user may hold on a pod', async () => {

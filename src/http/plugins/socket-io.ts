@@ -1,6 +1,5 @@
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import fp from 'fastify-plugin';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from 'socket.io';
 import type { Config } from '../../config.js';
 import { KeyedQueue } from '../../domain/keyed-queue.js';
@@ -15,7 +14,6 @@ import { legacyMembership, onLegacyConnection } from '../../realtime/legacy-chat
 import { SHARDED_SUBSCRIPTION_MODE } from '../../realtime/room-emitter.js';
 import { INBOX_NAMESPACE, LEGACY_NAMESPACE } from '../../realtime/rooms.js';
 import { capSocketsPerUser } from '../../realtime/socket-cap.js';
-import { isAllowedOrigin } from './origin-guard.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,8 +44,6 @@ export default fp<SocketIoOptions>(
       adapter: adapterFor(config, pub, sub),
     });
 
-    io.engine.use(refuseForeignOrigins(config.ALLOWED_ORIGINS));
-
     const messageLimiter = new RateLimiter(config.MESSAGE_RATE_LIMIT);
     const broadcaster = new Broadcaster(io);
     const ctx: RealtimeContext = {
@@ -60,6 +56,9 @@ export default fp<SocketIoOptions>(
     };
     const handshake = authenticateHandshake(app.sessions, config.ALLOWED_ORIGINS, app.log);
 
+    // Every namespace checks the Origin of its handshake (whatever the transport), the unused
+    // main one included, so a foreign page never holds a connected socket of any kind.
+    io.use(handshake);
     const inbox = io.of(INBOX_NAMESPACE);
     inbox.use(handshake);
     inbox.use(capSocketsPerUser(config.MAX_SOCKETS_PER_USER));
@@ -95,16 +94,4 @@ function adapterFor(config: Config, pub: RedisClient, sub: RedisClient) {
   return createAdapter(pub, sub, { key: adapterKey(config) });
 }
 
-/**
- * Engine middleware, run for every transport request after the handshake (long-polling
- * GETs and POSTs, websocket upgrades): a foreign Origin gets 403. The handshake itself
- * passes, so the namespace middleware can answer `forbidden_origin` as a readable
- * `connect_error`.
- */
-function refuseForeignOrigins(allowed: readonly string[]) {
-  return (req: IncomingMessage, res: ServerResponse, next: (err?: Error) => void) => {
-    const isHandshake = !new URL(req.url ?? '/', 'http://x').searchParams.has('sid');
-    if (isHandshake || isAllowedOrigin(req.headers.origin, allowed)) return next();
-    res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'forbidden_origin' }));
-  };
-}
+

@@ -1,0 +1,196 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createIsolatedDatabase, type IsolatedDatabase } from '../helpers/database.js';
+import { newConversation, newUser, type TestUser } from '../helpers/http.js';
+import { spawnHub, type ChildService } from '../helpers/processes.js';
+import { connectInbox, request, type ClientSocket } from '../helpers/sockets.js';
+
+/**
+ * Generated malformed input at every socket event and HTTP route, against a real hub
+ * process on a database of its own: every one gets a contract error, the process stays
+ * up, and not one row is written.
+ */
+const RUNS = 1000;
+const SEED = 20261125;
+const SOCKET_CODES = ['invalid_payload', 'forbidden', 'not_found', 'rate_limited', 'too_large', 'unavailable'];
+const HTTP_CODES: Record<number, string[]> = {
+  400: ['invalid_payload'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 413: ['too_large'], 415: ['invalid_payload'],
+};
+
+let db: IsolatedDatabase;
+let hub: ChildService;
+let ann: TestUser;
+let bob: TestUser;
+let socket: ClientSocket;
+let conversationId: number;
+let rowsBefore: Record<string, number>;
+
+const TABLES = ['users', 'sessions', 'conversations', 'messages', 'read_markers', 'jobs'];
+async function countRows(): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const t of TABLES) counts[t] = (await db.sql.unsafe(`select count(*)::int as n from ${t}`))[0]!.n as number;
+  const [marker] = await db.sql`select coalesce(sum(last_read_seq), 0)::int as s from read_markers`;
+  counts.read_marker_sum = marker!.s as number;
+  return counts;
+}
+
+beforeAll(async () => {
+  db = await createIsolatedDatabase('fuzz');
+  hub = await spawnHub({
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: `${inject('redisPrefix')}-fuzz`,
+    MESSAGE_RATE_LIMIT: '1000000',
+    LOG_LEVEL: 'warn',
+  });
+  [ann, bob] = await Promise.all([newUser(hub.url), newUser(hub.url)]);
+  conversationId = (await newConversation(hub.url, ann, bob)).id;
+  socket = (await connectInbox(hub.url, ann.cookie)).socket;
+  rowsBefore = await countRows();
+}, 60_000);
+
+afterAll(async () => {
+  socket?.close();
+  await hub?.stop();
+  await db?.drop();
+});
+
+// ---- generators of wrong values ----------------------------------------------------
+const hostileKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', '\u0000', '😀');
+const weirdString = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme', maxLength: 50 }),
+  fc.constantFrom('', ' ', '\u0000', '\uD800', '\u202E', 'null', 'undefined', 'NaN', '1e309', '-0', '0x10', '<script>'),
+  // Long, but under the socket's maxHttpBufferSize (a larger frame closes the connection:
+  // tested on its own below, since no ack can answer a frame that is never read).
+  fc.integer({ min: 4_001, max: 60_000 }).map((n) => 'x'.repeat(n)),
+);
+const nested = (depth: number): unknown => (depth === 0 ? {} : { a: nested(depth - 1) });
+const deep = fc.integer({ min: 50, max: 2000 }).map((d) => nested(d));
+const polluted = fc.tuple(hostileKey, fc.jsonValue()).map(([k, v]) => JSON.parse(`{${JSON.stringify(k)}:${JSON.stringify(v ?? null)}}`));
+const junk = fc.oneof(fc.jsonValue(), weirdString, deep, polluted, fc.constantFrom(null, true, false, 0, -1, 1.5, [], {}));
+/** Anything but a positive int32: the id fields' wrong values. */
+const notAnId = fc.oneof(
+  fc.constantFrom(0, -1, 1.5, 2 ** 31, Number.MAX_SAFE_INTEGER, -0.0001, null, true, '1', '', [], {}),
+  fc.double({ noInteger: true }),
+  fc.integer({ max: 0 }),
+  weirdString,
+  deep,
+);
+const notAType = fc.oneof(fc.constantFrom('text', 'Text', 'VIDEO', '', null, 1, [], {}), weirdString);
+
+/** A valid-looking payload with one field broken (wrong, a required one missing, or extra-hostile). */
+function broken<T extends Record<string, unknown>>(
+  base: T,
+  wrongs: { [K in keyof T]: fc.Arbitrary<unknown> },
+  optional: (keyof T)[] = [],
+): fc.Arbitrary<unknown> {
+  const keys = Object.keys(wrongs) as (keyof T)[];
+  const oneWrong = fc.constantFrom(...keys).chain((k) => wrongs[k].map((v) => ({ ...base, [k]: v })));
+  const missing = fc.constantFrom(...keys.filter((k) => !optional.includes(k))).map((k) => {
+    const copy: Record<string, unknown> = { ...base };
+    delete copy[k as string];
+    return copy;
+  });
+  const wrongWithPollution = fc.tuple(oneWrong, polluted).map(([p, extra]) => Object.assign(Object.create(null), extra, p));
+  return fc.oneof(oneWrong, missing, wrongWithPollution, junk.filter((j) => typeof j !== 'object' || j === null || Array.isArray(j)));
+}
+
+const sample = (arb: fc.Arbitrary<unknown>, salt: number) => fc.sample(arb, { numRuns: RUNS, seed: SEED + salt });
+/** Socket payloads must fit one frame: bigger ones close the connection (tested apart). */
+const fitsFrame = (p: unknown) => (JSON.stringify(p) ?? '').length < 60_000;
+
+// ---- socket events ----------------------------------------------------------------
+const socketTargets = () => [
+  { event: 'message', arb: broken({ conversation_id: conversationId, message: 'hi', type: 'TEXT', client_msg_id: 'x' }, { conversation_id: notAnId, message: fc.oneof(fc.constantFrom('', null, 1, [], {}), deep), type: notAType, client_msg_id: fc.oneof(fc.constantFrom('', 1, null, [], {}), fc.integer({ min: 65, max: 5000 }).map((n) => 'c'.repeat(n))) }, ['client_msg_id']) },
+  { event: 'sync', arb: broken({ cursors: { [conversationId]: 0 }, limit: 10 }, { cursors: fc.oneof(junk.filter((j) => typeof j !== 'object' || j === null || Array.isArray(j)), fc.dictionary(fc.oneof(hostileKey, fc.string()), notAnId, { minKeys: 1 })), limit: fc.oneof(notAnId, fc.integer({ min: 501 })) }, ['limit']) },
+  { event: 'typing', arb: broken({ conversation_id: conversationId }, { conversation_id: notAnId }) },
+  { event: 'read', arb: broken({ conversation_id: conversationId, seq: 0 }, { conversation_id: notAnId, seq: fc.oneof(fc.constantFrom(-1, 1.5, '1', null, [], {}), fc.integer({ max: -1 }), deep) }) },
+];
+
+describe('fuzzing socket events', () => {
+  it.each([0, 1, 2, 3])('target %i: every malformed payload gets an error ack with a contract code', async (i) => {
+    const { event, arb } = socketTargets()[i]!;
+    const payloads = sample(arb.filter(fitsFrame), i);
+    expect(payloads).toHaveLength(RUNS);
+    const socket = (await connectInbox(hub.url, ann.cookie)).socket;
+    const codes = new Map<string, number>();
+    for (let start = 0; start < payloads.length; start += 50) {
+      const acks = await Promise.all(payloads.slice(start, start + 50).map((p) => request(socket, event, p, 10_000)));
+      for (const [j, ack] of acks.entries()) {
+        const sent = JSON.stringify(payloads[start + j])?.slice(0, 300);
+        expect(ack, sent).toEqual({ ok: false, error: { code: expect.any(String), message: expect.any(String) } });
+        expect(SOCKET_CODES).toContain(ack.error.code);
+        codes.set(ack.error.code, (codes.get(ack.error.code) ?? 0) + 1);
+      }
+    }
+    expect(codes.get('invalid_payload') ?? 0).toBeGreaterThan(RUNS / 2);
+    expect(socket.connected).toBe(true);
+    socket.close();
+  }, 120_000);
+});
+
+// ---- HTTP routes --------------------------------------------------------------------
+const email = fc.oneof(fc.constantFrom('', 'a', 'a@', '@b', 'a@b', null, 1, [], {}), weirdString);
+const password = fc.oneof(fc.constantFrom('', 'short', null, 12345678, [], {}), fc.integer({ min: 1025, max: 100_000 }).map((n) => 'p'.repeat(n)));
+const httpTargets = () => [
+  { method: 'POST', path: '/api/auth/register', auth: false, arb: broken({ email: 'fuzz@example.test', password: 'longenough', name: 'F', avatar_url: null }, { email, password, name: fc.oneof(fc.constantFrom('', '   ', null, 1, []), fc.integer({ min: 101, max: 1000 }).map((n) => 'n'.repeat(n))), avatar_url: fc.oneof(fc.constantFrom('', 'javascript', 'not a url', 1, [], {}), weirdString.filter((s) => !/^https?:\/\//i.test(s))) }, ['avatar_url']) },
+  { method: 'POST', path: '/api/auth/login', auth: false, arb: broken({ email: 'fuzz@example.test', password: 'x' }, { email: fc.oneof(fc.constantFrom('', null, 1, [], {}), fc.integer({ min: 255, max: 5000 }).map((n) => 'e'.repeat(n))), password: fc.oneof(fc.constantFrom('', null, 1, [], {})) }) },
+  { method: 'POST', path: '/api/conversations', auth: true, arb: broken({ client_id: 1, worker_id: 2 }, { client_id: notAnId, worker_id: notAnId }) },
+  { method: 'POST', path: '/api/auth/password', auth: true, arb: broken({ current_password: 'x', new_password: 'longenough' }, { current_password: fc.constantFrom('', null, 1, [], {}), new_password: password }) },
+];
+
+async function send(method: string, path: string, body: unknown, cookie?: string, raw = false) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (cookie) headers.cookie = cookie;
+  const res = await fetch(`${hub.url}${path}`, { method, headers, body: raw ? (body as string) : JSON.stringify(body) });
+  return { status: res.status, body: await res.json().catch(() => undefined) };
+}
+
+function expectContractError(res: { status: number; body: unknown }, sent?: unknown) {
+  expect(Object.keys(HTTP_CODES), JSON.stringify(sent)?.slice(0, 300)).toContain(String(res.status));
+  expect(res.body).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
+  expect(HTTP_CODES[res.status]).toContain((res.body as { error: { code: string } }).error.code);
+}
+
+describe('fuzzing HTTP routes', () => {
+  it.each([0, 1, 2, 3])('target %i: every malformed body gets a contract error', async (i) => {
+    const { method, path, auth, arb } = httpTargets()[i]!;
+    const bodies = sample(arb, 100 + i);
+    for (let start = 0; start < bodies.length; start += 25) {
+      const results = await Promise.all(bodies.slice(start, start + 25).map((b) => send(method, path, b, auth ? ann.cookie : undefined)));
+      results.forEach((res, j) => expectContractError(res, bodies[start + j]));
+    }
+  }, 120_000);
+
+  it('raw garbage bodies, path and query values get contract errors', async () => {
+    const raws = sample(fc.oneof(fc.string(), fc.constantFrom('{', '{"a":', '[1,', '\u0000', 'null', '"str"', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}')), 200);
+    for (const raw of raws.slice(0, 300)) expectContractError(await send('POST', '/api/conversations', raw, ann.cookie, true));
+    const ids = sample(fc.oneof(weirdString.filter((s) => s.length < 500), fc.constantFrom('0', '-1', '1.5', '99999999999', 'abc', '%00')), 300);
+    for (const id of ids.filter((v) => !/[\uD800-\uDFFF]/.test(String(v))).slice(0, 300)) {
+      const res = await send('GET', `/api/conversations/${encodeURIComponent(String(id))}/messages?limit=${encodeURIComponent(String(id))}`, undefined, ann.cookie);
+      expectContractError(res);
+    }
+  }, 120_000);
+});
+
+describe('frames over the socket buffer limit', () => {
+  it('close only that connection; the hub and other sockets carry on', async () => {
+    const victim = (await connectInbox(hub.url, bob.cookie)).socket;
+    const closed = new Promise((r) => victim.once('disconnect', r));
+    (victim as unknown as { emit(ev: string, p: unknown): void }).emit('message', { conversation_id: conversationId, message: 'x'.repeat(200_000), type: 'TEXT' });
+    expect(await closed).toBe('transport close');
+    expect(socket.connected).toBe(true);
+  });
+});
+
+describe('after the fuzzing', () => {
+  it('the hub is alive, still serves, and not one row was written', async () => {
+    expect(hub.child.exitCode).toBeNull();
+    expect((await fetch(`${hub.url}/readyz`)).status).toBe(200);
+    expect(await countRows()).toEqual(rowsBefore);
+    expect(hub.output()).not.toMatch(/unhandled|uncaught/i);
+    const ok = await request(socket, 'message', { conversation_id: conversationId, message: 'still here', type: 'TEXT' });
+    expect(ok.ok).toBe(true);
+  });
+});
