@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { installErrorHandlers } from './http/error-handler.js';
 import dbPlugin from './http/plugins/db.js';
 import originGuard from './http/plugins/origin-guard.js';
+import queuesPlugin from './http/plugins/queues.js';
 import redisPlugin from './http/plugins/redis.js';
 import securityPlugin from './http/plugins/security.js';
 import sessionPlugin from './http/plugins/session.js';
@@ -12,7 +13,9 @@ import staticSite from './http/plugins/static-site.js';
 import authRoutes from './http/routes/auth.js';
 import conversationRoutes from './http/routes/conversations.js';
 import healthRoutes from './http/routes/health.js';
+import jobRoutes from './http/routes/jobs.js';
 import { loggerOptions } from './logger.js';
+import { jobWatchHandlers } from './realtime/inbox/job-watch.js';
 
 export interface BuildOptions {
   /** Override pino options (tests pass `false`). */
@@ -37,11 +40,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(originGuard, { config });
   await app.register(securityPlugin, { config });
   await app.register(sessionPlugin, { config });
-  await app.register(socketIoPlugin, { config });
+  await app.register(socketIoPlugin, { config, inboxHandlers: [jobWatchHandlers] });
+  await app.register(queuesPlugin, { config });
 
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
   await app.register(conversationRoutes);
+  await app.register(jobRoutes);
   await app.register(staticSite);
   return app;
 }

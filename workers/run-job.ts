@@ -1,0 +1,110 @@
+import { Backoffs, UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { Config } from '../src/config.js';
+import { JOB_CATALOG, isJobName, policyOf, type JobData, type JobName } from '../src/queue/catalog.js';
+import { CANCEL_REASON, isAbortRequested } from '../src/queue/cancel.js';
+import type { JobEnvelope } from '../src/queue/queue.js';
+import { jobChanges, type JobStatusStore } from '../src/queue/status.js';
+import type { RedisClient } from '../src/redis.js';
+import type { Processor, ProcessorContext, ProcessorJob } from './processor.js';
+import { JobCancelledError } from './status.js';
+
+export interface RunDeps {
+  processors: ReadonlyMap<string, Processor>;
+  store: JobStatusStore;
+  sql: Sql;
+  redis: RedisClient;
+  config: Config;
+  log: Logger;
+}
+
+type BullJob = Job<JobEnvelope>;
+
+const STATUS_TEXT_MAX = 200;
+
+/**
+ * The one BullMQ processor: checks for a pending cancel, stores `active`, runs the job's plain
+ * processor under an AbortSignal (cancel or time limit), and stores a retried attempt's failure
+ * before BullMQ reschedules it, so no later attempt can be stored ahead of it.
+ * BullMQ only hands out a signal to processors declaring three parameters.
+ */
+export function createBullProcessor(deps: RunDeps) {
+  return async (job: BullJob, _token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> => {
+    const { processor, input } = prepare(deps, job);
+    if (await isAbortRequested(deps.redis, deps.config, job.id!)) throw new JobCancelledError();
+    await deps.store.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job)));
+    const { timeoutMs } = policyOf(processor.name);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      return await untilAborted(processor.run(input, context(deps, job, abort)), abort);
+    } catch (err) {
+      const error = explain(err, signal, timeout, timeoutMs);
+      await storeRetry(deps, job, error);
+      throw error;
+    }
+  };
+}
+
+function prepare(deps: RunDeps, job: BullJob): { processor: Processor; input: ProcessorJob<JobData<JobName>> } {
+  const processor = deps.processors.get(job.name);
+  if (!processor || !isJobName(job.name)) throw new UnrecoverableError(`no processor for job name "${job.name}"`);
+  const parsed = JOB_CATALOG[job.name].schema.safeParse(job.data.data);
+  if (!parsed.success) throw new UnrecoverableError(`job data does not match the catalog: ${parsed.error.issues[0]?.message}`);
+  const input = { id: job.id!, name: job.name, data: parsed.data, ownerId: job.data.owner_id, attemptsMade: job.attemptsMade };
+  return { processor, input };
+}
+
+function startText(job: BullJob): string {
+  if (job.attemptsStarted > job.attemptsMade + 1) return 'restarted: the previous worker was lost';
+  return job.attemptsMade > 0 ? `attempt ${job.attemptsMade + 1} started` : 'started';
+}
+
+function context(deps: RunDeps, job: BullJob, signal: AbortSignal): ProcessorContext {
+  return {
+    signal,
+    sql: deps.sql,
+    config: deps.config,
+    log: deps.log.child({ job: job.id, name: job.name }),
+    progress: async (percent, statusText = null) => {
+      // An abandoned attempt must not keep writing over the outcome that replaced it.
+      if (signal.aborted) return;
+      const progress = Math.min(100, Math.max(0, Math.round(percent)));
+      await deps.store.apply(job.id!, jobChanges.progress(progress, statusText?.slice(0, STATUS_TEXT_MAX) ?? null));
+    },
+  };
+}
+
+/** Settles as soon as the signal aborts, even if the processor ignores it: cancel and timeouts always land. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => {});
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** An abort becomes a cancel (never retried) or a timeout (retried like any failure); other errors pass through. */
+function explain(err: unknown, cancel: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): Error {
+  if (cancel?.aborted && cancel.reason === CANCEL_REASON) return new JobCancelledError();
+  if (timeout.aborted) return new Error(`timed out after ${timeoutMs} ms`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Mirrors BullMQ's own retry decision (attempts left, not unrecoverable, backoff) to store it in time. */
+async function storeRetry(deps: RunDeps, job: BullJob, error: Error): Promise<void> {
+  const attemptsMade = job.attemptsMade + 1;
+  if (error instanceof UnrecoverableError || attemptsMade >= (job.opts.attempts ?? 1)) return;
+  try {
+    const backoff = Backoffs.normalize(job.opts.backoff ?? 0);
+    const delay = backoff ? ((await Backoffs.calculate(backoff, attemptsMade, error, job)) ?? 0) : 0;
+    if (delay === -1) return;
+    if (!(await deps.store.apply(job.id!, jobChanges.attemptFailed(attemptsMade, error.message)))) return;
+    await deps.store.apply(job.id!, jobChanges.retryScheduled(delay > 0 ? 'delayed' : 'waiting', delay));
+  } catch (err) {
+    deps.log.error({ err, job: job.id }, 'could not store a failed attempt');
+  }
+}

@@ -1,0 +1,90 @@
+import { Worker } from 'bullmq';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import type { Config } from '../src/config.js';
+import { createDb, type DbHandle } from '../src/db/client.js';
+import { loggerOptions } from '../src/logger.js';
+import type { JobName } from '../src/queue/catalog.js';
+import { CANCEL_REASON } from '../src/queue/cancel.js';
+import { JOBS_QUEUE, type JobEnvelope } from '../src/queue/queue.js';
+import { createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../src/redis.js';
+import { bullPrefix } from '../src/redis-keys.js';
+import { listenForCancels } from './cancel.js';
+import { assertOneProcessorPerJob, type Processor } from './processor.js';
+import { PROCESSORS } from './processors/index.js';
+import { createBullProcessor } from './run-job.js';
+import { reportOutcomes, workerStatusStore } from './status.js';
+
+export interface StartWorkersOptions {
+  log?: Logger;
+  /** Defaults to every processor in workers/processors. */
+  processors?: readonly Processor[];
+}
+
+export interface RunningWorkers {
+  /** Stops taking jobs, waits for running ones and their stored outcomes, then closes connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs every registered processor with WORKER_CONCURRENCY, for `npm run worker` and `npm run dev`.
+ * Refuses to start unless the processors match the job catalog one to one.
+ */
+export async function startWorkers(config: Config, options: StartWorkersOptions = {}): Promise<RunningWorkers> {
+  const processors = options.processors ?? PROCESSORS;
+  assertOneProcessorPerJob(processors);
+  const log = options.log ?? pino(loggerOptions(config) as LoggerOptions);
+  const db = await openDatabase(config);
+  const redis = await openRedis(config).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
+  const store = workerStatusStore(db.sql, redis, config);
+  const deps = { processors: new Map(processors.map((p) => [p.name, p])), store, sql: db.sql, redis, config, log };
+  const worker = new Worker<JobEnvelope, unknown, JobName>(JOBS_QUEUE, createBullProcessor(deps), {
+    connection: redis,
+    prefix: bullPrefix(config),
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDuration: config.JOB_LOCK_MS,
+    stalledInterval: config.JOB_LOCK_MS,
+    autorun: false,
+  });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
+  const outcomes = reportOutcomes(worker, { store, redis, config, log });
+  const cancels = await listenForCancels(config, (jobId) => void worker.cancelJob(jobId, CANCEL_REASON), log);
+  void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'));
+  await worker.waitUntilReady();
+  return {
+    close: async () => {
+      await worker.close();
+      await outcomes.flush();
+      await cancels.close();
+      await redis.quit().catch(() => redis.disconnect());
+      await db.close();
+    },
+  };
+}
+
+async function openDatabase(config: Config): Promise<DbHandle> {
+  // Every concurrent job may hold a connection, plus one for outcomes stored from events.
+  const handle = createDb({ url: config.DATABASE_URL, max: config.WORKER_CONCURRENCY + 1 });
+  try {
+    await handle.sql`select 1`;
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw new Error(`DATABASE_URL: cannot connect to Postgres (${(err as { code?: string }).code ?? (err as Error).message})`);
+  }
+}
+
+/** BullMQ's workers block on Redis, so their connection retries forever (`maxRetriesPerRequest: null`). */
+async function openRedis(config: Config): Promise<RedisClient> {
+  const redis = createRedisClient({ ...redisTarget(config), name: 'worker', maxRetriesPerRequest: null });
+  try {
+    await waitForRedis(redis);
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    const where = config.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,54 @@
+import { UnrecoverableError, type Job, type Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { Config } from '../src/config.js';
+import { clearAbortRequest } from '../src/queue/cancel.js';
+import type { JobName } from '../src/queue/catalog.js';
+import type { JobEnvelope } from '../src/queue/queue.js';
+import { jobChanges, JobStatusStore, type JobChange } from '../src/queue/status.js';
+import { createRoomEmitter } from '../src/realtime/room-emitter.js';
+import { jobRoom } from '../src/realtime/rooms.js';
+import type { RedisClient } from '../src/redis.js';
+
+/** Store in Postgres, then emit `job:status` into `job_<id>` of /inbox through the Redis adapter protocol. */
+export function workerStatusStore(sql: Sql, redis: RedisClient, config: Pick<Config, 'REDIS_PREFIX' | 'REDIS_CLUSTER_NODES'>): JobStatusStore {
+  const rooms = createRoomEmitter(redis, config);
+  return new JobStatusStore(sql, (job) => rooms.emit(jobRoom(job.job_id), 'job:status', job));
+}
+
+/** Thrown when the owner cancelled: unrecoverable, so BullMQ never retries it, and told apart from a failure. */
+export class JobCancelledError extends UnrecoverableError {
+  constructor() {
+    super('cancelled by its owner');
+    this.name = 'JobCancelledError';
+  }
+}
+
+type BullJob = Job<JobEnvelope, unknown, JobName>;
+
+/**
+ * Final outcomes are stored from BullMQ's events, after BullMQ has moved the job, so `completed`
+ * is never stored for a job BullMQ could still run again. The writes are tracked, so closing waits for them.
+ */
+export function reportOutcomes(worker: Worker<JobEnvelope, unknown, JobName>, deps: { store: JobStatusStore; redis: RedisClient; config: Pick<Config, 'REDIS_PREFIX'>; log: Logger }) {
+  const pending = new Set<Promise<unknown>>();
+  const track = (job: BullJob, change: JobChange) => {
+    const write = Promise.all([deps.store.apply(job.id!, change), clearAbortRequest(deps.redis, deps.config, job.id!)]).catch((err: unknown) =>
+      deps.log.error({ err, job: job.id }, 'could not store a job outcome'),
+    );
+    pending.add(write);
+    void write.finally(() => pending.delete(write));
+  };
+  worker.on('completed', (job, result) => track(job, jobChanges.completed(job.attemptsMade, result)));
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    if (err instanceof JobCancelledError) track(job, jobChanges.cancelled(job.attemptsMade));
+    else if (isFinalFailure(job, err)) track(job, jobChanges.failed(job.attemptsMade, err.message));
+  });
+  return { flush: async () => void (await Promise.allSettled([...pending])) };
+}
+
+/** A failure BullMQ will not retry; a retried one was already stored by the attempt itself. */
+function isFinalFailure(job: BullJob, err: Error): boolean {
+  return Boolean(job.finishedOn) || err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
