@@ -61,6 +61,14 @@ const envSchema = z.object({
   LOGIN_RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(20),
   /** Login attempts per account (email) per 15 minutes, shared by all pods through Redis. */
   LOGIN_RATE_LIMIT_PER_ACCOUNT: positiveInt(1_000_000).default(10),
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Comma-separated emails of the users who may open the Bull Board at /admin/queues. */
+  ADMIN_EMAILS: z
+    .string()
+    .transform((raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.email('must be a comma-separated list of emails')))
+    .default([]),
   /** Live /inbox sockets one user may hold on one pod; more answer connect_error `rate_limited`. */
   MAX_SOCKETS_PER_USER: positiveInt(100_000).default(20),
   WORKER_CONCURRENCY: positiveInt(1000).default(4),
