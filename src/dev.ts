@@ -10,7 +10,8 @@ import { installShutdown } from './shutdown.js';
 /** `npm run dev`: migrations, then a hub and a worker in one process, for one machine. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const migrator = createDb({ url: config.DATABASE_URL, max: 1 });
+  // Two connections: runMigrations holds one for its advisory lock while drizzle migrates on the other.
+  const migrator = createDb({ url: config.DATABASE_URL, max: 2 });
   await runMigrations(migrator).finally(() => migrator.close());
   const app = await buildApp(config);
   const workers = await startWorkers(config, { log: pino(loggerOptions(config) as LoggerOptions).child({ process: 'worker' }) });

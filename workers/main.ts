@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const log = pino(loggerOptions(config) as LoggerOptions);
   const workers = await startWorkers(config, { log });
   installShutdown(log, () => workers.close());
-  log.info({ concurrency: config.WORKER_CONCURRENCY, pid: process.pid }, 'worker ready');
+  log.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
 }
 
 main().catch((err: unknown) => {

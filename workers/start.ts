@@ -11,7 +11,7 @@ import { bullPrefix } from '../src/redis-keys.js';
 import { listenForCancels } from './cancel.js';
 import { assertOneProcessorPerJob, type Processor } from './processor.js';
 import { PROCESSORS } from './processors/index.js';
-import { createBullProcessor } from './run-job.js';
+import { createBullProcessor, type RunDeps } from './run-job.js';
 import { reportOutcomes, workerStatusStore } from './status.js';
 
 export interface StartWorkersOptions {
@@ -39,16 +39,7 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
     throw err;
   });
   const store = workerStatusStore(db.sql, redis, config);
-  const deps = { processors: new Map(processors.map((p) => [p.name, p])), store, sql: db.sql, redis, config, log };
-  const worker = new Worker<JobEnvelope, unknown, JobName>(JOBS_QUEUE, createBullProcessor(deps), {
-    connection: redis,
-    prefix: bullPrefix(config),
-    concurrency: config.WORKER_CONCURRENCY,
-    lockDuration: config.JOB_LOCK_MS,
-    stalledInterval: config.JOB_LOCK_MS,
-    autorun: false,
-  });
-  worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
+  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), store, sql: db.sql, redis, config, log });
   const outcomes = reportOutcomes(worker, { store, redis, config, log });
   const cancels = await listenForCancels(config, (jobId) => void worker.cancelJob(jobId, CANCEL_REASON), log);
   void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'));
@@ -62,6 +53,21 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
       await db.close();
     },
   };
+}
+
+/** Created stopped: it runs once the cancel subscription is live, so a running job can always be reached. */
+function createWorker(config: Config, deps: RunDeps): Worker<JobEnvelope, unknown, JobName> {
+  const worker = new Worker<JobEnvelope, unknown, JobName>(JOBS_QUEUE, createBullProcessor(deps), {
+    connection: deps.redis,
+    prefix: bullPrefix(config),
+    concurrency: config.WORKER_CONCURRENCY,
+    // A dead worker's lock expires after this, and live workers look for such jobs as often.
+    lockDuration: config.JOB_LOCK_MS,
+    stalledInterval: config.JOB_LOCK_MS,
+    autorun: false,
+  });
+  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'worker error'));
+  return worker;
 }
 
 async function openDatabase(config: Config): Promise<DbHandle> {
