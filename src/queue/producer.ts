@@ -48,7 +48,8 @@ export async function enqueueJob(input: EnqueueInput, deps: ProducerDeps): Promi
     await deps.queue.add(name, { owner_id: options.ownerId, data }, bullOptions(name, row.id, options));
   } catch (err) {
     await jobsRepo.deleteJob(deps.sql, row.id).catch(() => {});
-    throw unavailable(`The queue is unavailable; nothing was enqueued (${(err as Error).message})`);
+    // The Redis error stays out of the reply but goes to the log with the 503.
+    throw Object.assign(unavailable('The queue is unavailable; nothing was enqueued'), { cause: err });
   }
   // Creation is not published: nobody can be watching a job whose id has not been handed out yet.
   return toJobDto(row);

@@ -44,7 +44,7 @@ export const isUnknownOwner = (err: unknown) => (err as { code?: unknown }).code
 export async function insertJob(sql: Sql, job: NewJob): Promise<JobRecord> {
   const [row] = await sql<JobRecord[]>`
     insert into jobs (id, owner_id, name, data, state, seq)
-    values (${job.id}, ${job.ownerId}, ${job.name}, ${json(job.data)}::jsonb, ${job.state}, 1)
+    values (${job.id}, ${job.ownerId}, ${job.name}, ${JSON.stringify(job.data ?? null)}::jsonb, ${job.state}, 1)
     returning *`;
   return row!;
 }
