@@ -17,15 +17,25 @@ export interface DbOptions {
   max?: number;
   /** Seconds before a query that got no connection fails; keeps requests from hanging while Postgres is down. */
   connectTimeout?: number;
+  /**
+   * Server-side `statement_timeout` in ms for every statement of this pool (none when unset).
+   * A statement that waits on a lock or a slow disk longer than this is cancelled and rolled
+   * back (SQLSTATE 57014), so the caller can truthfully answer "nothing was stored".
+   * Leave it unset for migrations and long batch work.
+   */
+  statementTimeoutMs?: number;
 }
 
-export function createDb({ url, max = 10, connectTimeout = 5 }: DbOptions): DbHandle {
+export function createDb({ url, max = 10, connectTimeout = 5, statementTimeoutMs }: DbOptions): DbHandle {
   const sql = postgres(url, {
     max,
     connect_timeout: connectTimeout,
     idle_timeout: 60,
     onnotice: () => {},
-    connection: { application_name: 'inbox-hub' },
+    connection: {
+      application_name: 'inbox-hub',
+      ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs }),
+    },
   });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };

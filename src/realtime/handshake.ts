@@ -1,27 +1,49 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Socket } from 'socket.io';
+import type { AuthenticatedSession } from '../domain/sessions.js';
 import type { SessionResolver } from '../http/plugins/session.js';
 import { isAllowedOrigin } from '../http/plugins/origin-guard.js';
 import { toUserDto } from '../domain/users.js';
+import { withDeadline } from './ack.js';
 
 type Next = (err?: Error) => void;
+
+/**
+ * A session lookup is one indexed read; one that has not answered by now is waiting on a
+ * frozen or unreachable Postgres. The client gets `unavailable` and retries, instead of
+ * holding a half-open connection until its own connect timeout.
+ */
+export const HANDSHAKE_DEADLINE_MS = 8000;
+
+const TIMED_OUT = Symbol('timed out');
 
 /**
  * Namespace middleware: a browser Origin outside ALLOWED_ORIGINS is refused before the
  * cookie is even read (cross-site WebSocket hijacking), then the session cookie is resolved.
  */
-export function authenticateHandshake(sessions: SessionResolver, allowedOrigins: readonly string[], log: FastifyBaseLogger) {
+export function authenticateHandshake(
+  sessions: SessionResolver,
+  allowedOrigins: readonly string[],
+  log: FastifyBaseLogger,
+  deadlineMs = HANDSHAKE_DEADLINE_MS,
+) {
   return async (socket: Socket, next: Next): Promise<void> => {
     if (!isAllowedOrigin(socket.handshake.headers.origin, allowedOrigins)) return next(new Error('forbidden_origin'));
+    let auth: AuthenticatedSession | null | typeof TIMED_OUT;
     try {
-      const auth = await sessions.fromCookieHeader(socket.handshake.headers.cookie);
-      if (!auth) return next(new Error('unauthorized'));
-      socket.data.user = toUserDto(auth.user);
-      socket.data.sessionId = auth.session.id;
-      next();
+      const lookup: Promise<typeof auth> = sessions.fromCookieHeader(socket.handshake.headers.cookie);
+      auth = await withDeadline(lookup, deadlineMs, () => TIMED_OUT);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'handshake failed: session store unavailable');
-      next(new Error('unavailable'));
+      return next(new Error('unavailable'));
     }
+    if (auth === TIMED_OUT) {
+      log.warn({ deadlineMs }, 'handshake failed: session store did not answer in time');
+      return next(new Error('unavailable'));
+    }
+    if (!auth) return next(new Error('unauthorized'));
+    socket.data.user = toUserDto(auth.user);
+    socket.data.sessionId = auth.session.id;
+    next();
   };
 }
