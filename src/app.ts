@@ -2,7 +2,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from './config.js';
 import { installErrorHandlers } from './http/error-handler.js';
+import { adminQueues } from './http/plugins/admin-queues.js';
 import dbPlugin from './http/plugins/db.js';
+import docsPlugin from './http/plugins/docs.js';
+import metricsPlugin from './http/plugins/metrics.js';
 import originGuard from './http/plugins/origin-guard.js';
 import queuesPlugin from './http/plugins/queues.js';
 import redisPlugin from './http/plugins/redis.js';
@@ -35,6 +38,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   installErrorHandlers(app);
   acceptEmptyJsonBodies(app);
 
+  await app.register(metricsPlugin, { config });
   await app.register(dbPlugin, { config });
   await app.register(redisPlugin, { config });
   await app.register(originGuard, { config });
@@ -43,10 +47,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(socketIoPlugin, { config, inboxHandlers: [jobWatchHandlers] });
   await app.register(queuesPlugin, { config });
 
+  await app.register(docsPlugin);
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
   await app.register(conversationRoutes);
   await app.register(jobRoutes);
+  await app.register(adminQueues, { config });
   await app.register(staticSite);
   return app;
 }

@@ -19,7 +19,10 @@ export type InboxNamespace = Namespace<ClientToServerEvents, ServerToClientEvent
 export class Broadcaster {
   readonly inbox: InboxNamespace;
 
-  constructor(private readonly io: InboxServer) {
+  constructor(
+    private readonly io: InboxServer,
+    private readonly counters?: { messagesBroadcast: { inc(): void } },
+  ) {
     this.inbox = io.of(INBOX_NAMESPACE);
     this.inbox.on('legacy:message', (message) => this.deliverLegacyLocally(message));
     this.inbox.on('session:revoked', (sessionId) => this.disconnectLegacyLocally(sessionId));
@@ -27,6 +30,7 @@ export class Broadcaster {
 
   message(message: MessageDto): void {
     this.inbox.to(chatRoom(message.conversation_id)).emit('message', message);
+    this.counters?.messagesBroadcast.inc();
     this.deliverLegacyLocally(message);
     this.inbox.serverSideEmit('legacy:message', message);
   }

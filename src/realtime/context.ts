@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Sql } from 'postgres';
 import type { Socket } from 'socket.io';
 import type { Config } from '../config.js';
+import type { HubMetrics } from '../http/plugins/metrics.js';
 import { isMember } from '../domain/conversations.js';
 import type { KeyedQueue } from '../domain/keyed-queue.js';
 import type { RateLimiter } from '../domain/rate-limiter.js';
@@ -21,6 +22,7 @@ export interface RealtimeContext {
   /** Serialises store-then-broadcast per conversation on this pod (see KeyedQueue). */
   conversationQueue: KeyedQueue<number>;
   log: FastifyBaseLogger;
+  metrics: HubMetrics;
 }
 
 /**

@@ -31,7 +31,7 @@ export function createHubMetrics(pod: string): HubMetrics {
   const registers = [registry];
   return {
     registry,
-    messagesStored: new Counter({ name: 'inbox_messages_stored_total', help: 'Chat messages stored in Postgres', registers }),
+    messagesStored: new Counter({ name: 'inbox_messages_stored_total', help: 'message events acknowledged as stored (a retried client_msg_id is acknowledged, and counted, again)', registers }),
     messagesBroadcast: new Counter({ name: 'inbox_messages_broadcast_total', help: 'Chat messages broadcast to their room', registers }),
     ackLatency: new Histogram({
       name: 'inbox_socket_ack_seconds',

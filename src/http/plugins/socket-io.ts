@@ -45,13 +45,14 @@ export default fp<SocketIoOptions>(
     });
 
     const messageLimiter = new RateLimiter(config.MESSAGE_RATE_LIMIT);
-    const broadcaster = new Broadcaster(io);
+    const broadcaster = new Broadcaster(io, app.metrics);
     const ctx: RealtimeContext = {
       sql: app.dbHandle.sql,
       config,
       broadcaster,
       messageLimiter,
       conversationQueue: new KeyedQueue<number>(),
+      metrics: app.metrics,
       log: app.log,
     };
     const handshake = authenticateHandshake(app.sessions, config.ALLOWED_ORIGINS, app.log);
@@ -83,7 +84,7 @@ export default fp<SocketIoOptions>(
       await Promise.allSettled([pub.quit(), sub.quit()]);
     });
   },
-  { name: 'socket-io', dependencies: ['db', 'session'] },
+  { name: 'socket-io', dependencies: ['db', 'session', 'metrics'] },
 );
 
 /** Redis Cluster gets the sharded (SSUBSCRIBE) adapter; standalone Redis the classic one. */

@@ -24,6 +24,21 @@ export function loadConversations(ctx: RealtimeContext) {
 
 const conversationIdsBySocket = new WeakMap<InboxSocket, number[]>();
 
+type Listener = (payload: unknown, ack?: unknown) => Promise<void>;
+
+/** Observes the time to each ack (and counts stored messages) without the handlers knowing. */
+function timed(ctx: RealtimeContext, event: string, listener: Listener): Listener {
+  return (payload, ack) => {
+    if (typeof ack !== 'function') return listener(payload, ack);
+    const stop = ctx.metrics.ackLatency.startTimer({ event });
+    return listener(payload, (reply: { ok: boolean; error?: { code: string } }) => {
+      stop({ outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'error') });
+      if (event === 'message' && reply.ok) ctx.metrics.messagesStored.inc();
+      (ack as (r: unknown) => void)(reply);
+    });
+  };
+}
+
 export function onInboxConnection(ctx: RealtimeContext, extra: InboxHandlerFactory[]) {
   return (socket: InboxSocket) => {
     const { user, sessionId } = socket.data;
@@ -34,10 +49,10 @@ export function onInboxConnection(ctx: RealtimeContext, extra: InboxHandlerFacto
     log.info({ rooms: conversationIds.length }, '[InboxWS] connected');
     socket.on('disconnect', (reason) => log.info({ reason }, '[InboxWS] disconnected'));
 
-    socket.on('message', onMessage(ctx, socket, log));
-    socket.on('sync', onSync(ctx, socket, log));
-    socket.on('typing', onTyping(ctx, socket, log));
-    socket.on('read', onRead(ctx, socket, log));
+    socket.on('message', timed(ctx, 'message', onMessage(ctx, socket, log)));
+    socket.on('sync', timed(ctx, 'sync', onSync(ctx, socket, log)));
+    socket.on('typing', timed(ctx, 'typing', onTyping(ctx, socket, log)));
+    socket.on('read', timed(ctx, 'read', onRead(ctx, socket, log)));
     for (const register of extra) register(ctx, socket, log);
 
     socket.emit('ready', { user, conversation_ids: conversationIds });
