@@ -17,6 +17,7 @@ import authRoutes from './http/routes/auth.js';
 import conversationRoutes from './http/routes/conversations.js';
 import healthRoutes from './http/routes/health.js';
 import jobRoutes from './http/routes/jobs.js';
+import userRoutes from './http/routes/users.js';
 import { loggerOptions } from './logger.js';
 import { jobWatchHandlers } from './realtime/inbox/job-watch.js';
 
@@ -51,7 +52,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
   await app.register(conversationRoutes);
-  await app.register(jobRoutes);
+  await app.register(jobRoutes, { config });
+  await app.register(userRoutes);
   await app.register(adminQueues, { config });
   await app.register(staticSite);
   return app;

@@ -84,9 +84,9 @@ function wireNewConversation(me: UserDto, list: ConversationList): void {
   form.onsubmit = async (event) => {
     event.preventDefault();
     error.textContent = '';
-    const otherId = Number(formValues(form).other_id);
     try {
-      const { conversation } = await api.openConversation(me.id, otherId);
+      const { user: other } = await api.lookupUser(String(formValues(form).other_email).trim());
+      const { conversation } = await api.openConversation(me.id, other.id);
       list.upsert(conversation);
       list.select(conversation.id);
       form.reset();

@@ -47,8 +47,8 @@ export async function registerIn(page: Page, url: string, name: string): Promise
   return { id: Number(await page.locator('#my-id').textContent()), name, email };
 }
 
-export async function startConversation(page: Page, otherId: number): Promise<void> {
-  await page.locator('#new-conversation-form input[name=other_id]').fill(String(otherId));
+export async function startConversation(page: Page, otherEmail: string): Promise<void> {
+  await page.locator('#new-conversation-form input[name=other_email]').fill(otherEmail);
   await page.locator('#new-conversation-form button[type=submit]').click();
 }
 

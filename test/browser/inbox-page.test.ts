@@ -44,7 +44,7 @@ async function person(name: string): Promise<{ page: Page; context: BrowserConte
 async function chatting() {
   const ann = await person('Ann');
   const bob = await person('Bob');
-  await startConversation(ann.page, bob.user.id);
+  await startConversation(ann.page, bob.user.email);
   await expect.poll(() => ann.page.locator('#chat-title').textContent()).toBe('Bob');
   const item = bob.page.locator('#conversation-list .conversation', { hasText: 'Ann' });
   await item.waitFor();

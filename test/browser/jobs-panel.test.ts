@@ -60,7 +60,7 @@ describe('the jobs panel', { timeout: 60_000 }, () => {
   it('exports the open conversation and offers the file for download', async () => {
     const page = await signedInPage('Ann');
     const bob = await newUser(hub.url, { name: 'Bob' });
-    await startConversation(page, bob.user.id);
+    await startConversation(page, bob.user.email);
     await sendMessage(page, 'one');
     await sendMessage(page, 'two');
     await expect.poll(() => shownMessages(page)).toEqual(['one', 'two']);

@@ -246,6 +246,15 @@ describe('conversation.export', () => {
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as unknown);
     expect(lines).toEqual(stored.body.messages);
     expect(lines).toHaveLength(30);
+
+    // The owner downloads the same file; anyone else (even the other member) gets 404.
+    const download = await fetch(`${hub.url}/api/jobs/${job.job_id}/download`, { headers: { cookie: bob.cookie } });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="conversation-${conv.id}-${job.job_id}.jsonl"`);
+    expect(await download.text()).toBe(readFileSync(path, 'utf8'));
+    const notOwner = await api(hub.url, 'GET', `/api/jobs/${job.job_id}/download`, { cookie: ann.cookie });
+    expect(notOwner).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
   });
 
   it('is refused at enqueue unless the owner is a member (400, the same answer as for no such conversation)', async () => {

@@ -1,4 +1,9 @@
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Config } from '../../config.js';
+import { exportFileOf } from '../../domain/exports.js';
+import { notFound } from '../../errors.js';
 import { z } from 'zod';
 import { cancelJob, getOwnJob, listOwnJobs } from '../../domain/jobs.js';
 import { createJobBody, jobIdParams, listJobsQuery } from '../../schemas/http.js';
@@ -7,7 +12,7 @@ import { jobSchema } from '../../schemas/objects.js';
 const jobReply = z.object({ job: jobSchema });
 
 /** The caller's jobs; another user's job answers 404 like an unknown one. */
-const jobRoutes: FastifyPluginAsyncZod = async (app) => {
+const jobRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { config }) => {
   app.addHook('onRequest', app.requireAuth);
 
   app.post('/api/jobs', { schema: { body: createJobBody, response: { 202: jobReply } } }, async (request, reply) => {
@@ -29,6 +34,19 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/api/jobs/:id/cancel', { schema: { params: jobIdParams, response: { 202: jobReply } } }, async (request, reply) => {
     const job = await cancelJob(app.jobs, request.auth!.user.id, request.params.id);
     return reply.status(202).send({ job });
+  });
+
+  /** Not in the contract: downloads a finished export (JSON lines of contract messages). */
+  app.get('/api/jobs/:id/download', { schema: { params: jobIdParams } }, async (request, reply) => {
+    const file = await exportFileOf(app.jobs.sql, config.EXPORT_DIR, request.auth!.user.id, request.params.id);
+    const stream = createReadStream(file);
+    await new Promise<void>((ok, fail) => stream.once('open', () => ok()).once('error', fail)).catch(() => {
+      throw notFound('Export');
+    });
+    return reply
+      .type('application/x-ndjson; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${basename(file)}"`)
+      .send(stream);
   });
 };
 
