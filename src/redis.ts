@@ -41,6 +41,41 @@ export function createRedisClient(opts: RedisConnectOptions): RedisClient {
   });
 }
 
+type Publish = (channel: string | Buffer, message: string | Buffer) => Promise<number>;
+
+/**
+ * The Socket.IO adapter's publishing connection: best effort while Redis is down.
+ *
+ * The adapter PUBLISHes without awaiting, so a rejected publish would surface as an
+ * unhandled rejection; and a retry-forever client (`maxRetriesPerRequest: null`) keeps
+ * every broadcast of an outage in memory, then replays them all when Redis returns, stale
+ * and out of seq order. This one does neither: while Redis is down a publish is dropped at
+ * once and resolves 0 (no receiver). The pod's own sockets are still served by the
+ * adapter's local delivery, and clients on other pods recover the rest with `sync`.
+ * Wait for it (`waitForRedis`) before serving, since it does not queue while connecting.
+ */
+export function createPublisher(opts: Omit<RedisConnectOptions, 'maxRetriesPerRequest' | 'subscriber'>): RedisClient {
+  const client = opts.clusterNodes
+    ? new Cluster([...opts.clusterNodes], {
+        clusterRetryStrategy: retryStrategy,
+        enableOfflineQueue: false,
+        redisOptions: { connectionName: opts.name, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false },
+      })
+    : new Redis(opts.url, {
+        connectionName: opts.name,
+        retryStrategy,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        // A publish in flight when the connection dropped may have been delivered: never twice.
+        autoResendUnfulfilledCommands: false,
+      });
+  const dropOnFailure = (publish: Publish): Publish => (channel, message) => publish(channel, message).catch(() => 0);
+  return Object.assign(client, {
+    publish: dropOnFailure(client.publish.bind(client) as Publish),
+    spublish: dropOnFailure(client.spublish.bind(client) as Publish),
+  });
+}
+
 /** Connection options derived from the configuration, for `createRedisClient`. */
 export function redisTarget(config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>) {
   return { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
