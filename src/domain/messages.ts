@@ -4,6 +4,7 @@ import * as messagesRepo from '../db/repositories/messages.js';
 import type { MessageRecord } from '../db/repositories/messages.js';
 import type { MessageType } from '../db/schema/index.js';
 import { forbidden, AppError } from '../errors.js';
+import { MessageWriter } from './message-writer.js';
 
 /** A message exactly as the existing frontend reads it, plus `seq` and `client_msg_id`. */
 export interface MessageDto {
@@ -57,20 +58,36 @@ export function assertLength(text: string, max: number): void {
   }
 }
 
+const writers = new WeakMap<Sql, MessageWriter>();
+
+/** One group-commit writer per pool, made on first use; it holds no timers, so nothing to close. */
+function writerFor(sql: Sql): MessageWriter {
+  let writer = writers.get(sql);
+  if (!writer) {
+    writer = new MessageWriter(sql);
+    writers.set(sql, writer);
+  }
+  return writer;
+}
+
 /**
  * Stores a message from a member (the caller checked membership). `fresh` is false for
  * a retried `client_msg_id`: the first stored copy comes back and must not be broadcast again.
+ * `onFresh` runs right after the commit, in seq order per conversation, for a new message
+ * only: that is where to broadcast, so broadcasts leave in seq order and before the ack.
  */
-export async function storeMessage(sql: Sql, m: SendMessage): Promise<{ message: MessageDto; fresh: boolean }> {
-  const outcome = await messagesRepo.insertMessage(sql, {
-    conversationId: m.conversationId,
-    senderId: m.senderId,
-    body: m.text,
-    type: m.type,
-    clientMsgId: m.clientMsgId,
-  });
+export async function storeMessage(sql: Sql, m: SendMessage, onFresh?: (message: MessageDto) => void): Promise<{ message: MessageDto; fresh: boolean }> {
+  let fresh: MessageDto | null = null;
+  const outcome = await writerFor(sql).write(
+    { conversationId: m.conversationId, senderId: m.senderId, body: m.text, type: m.type, clientMsgId: m.clientMsgId },
+    (stored) => {
+      if (stored.status !== 'stored') return;
+      fresh = toMessageDto(stored.record);
+      onFresh?.(fresh);
+    },
+  );
   if (outcome.status === 'no_conversation') throw forbidden('Not a member of that conversation');
-  return { message: toMessageDto(outcome.record), fresh: outcome.status === 'stored' };
+  return fresh ? { message: fresh, fresh: true } : { message: toMessageDto(outcome.record), fresh: false };
 }
 
 /** A page of history: the latest `limit` below `beforeSeq`, in ascending seq. */

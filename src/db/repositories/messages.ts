@@ -54,6 +54,55 @@ export async function insertMessage(sql: Sql, m: NewMessage): Promise<InsertOutc
   }
 }
 
+/**
+ * Stores several messages in one statement and one commit (group commit): one round trip
+ * and one WAL flush for the lot. Each conversation's `last_seq` is bumped once by its
+ * count, and seqs are handed out in input order, so they stay gapless and in storage order.
+ *
+ * Seqs are numbered here rather than in SQL: window functions over CTEs left the planner
+ * guessing one row and joining quadratically. A `client_msg_id` already stored makes the
+ * whole statement fail with a unique violation and store nothing; the caller then stores
+ * the batch one by one, which answers duplicates (retries are rare, batches are not).
+ * Inputs for a conversation that does not exist come back as `no_conversation`.
+ */
+export async function insertMessages(sql: Sql, ms: readonly NewMessage[]): Promise<InsertOutcome[]> {
+  const counts = new Map<number, number>();
+  const ranks = ms.map((m) => {
+    const rank = (counts.get(m.conversationId) ?? 0) + 1;
+    counts.set(m.conversationId, rank);
+    return rank;
+  });
+  // Ascending ids: rows are then locked in one order, so two pods' batches queue instead of deadlocking.
+  const ids = [...counts.keys()].sort((a, b) => a - b);
+  const rows = await sql<MessageRecord[]>`
+    with bumped as (
+      update conversations c set last_seq = c.last_seq + n.count, last_activity_at = now()
+      from unnest(${ids}::int[], ${ids.map((id) => counts.get(id)!)}::int[]) as n(id, count)
+      where c.id = n.id
+      returning c.id, c.last_seq - n.count as base
+    ), ins as (
+      insert into messages (conversation_id, seq, sender_id, body, type, client_msg_id)
+      select i.conversation_id, b.base + i.rank, i.sender_id, i.body, i.type, i.client_msg_id
+      from unnest(
+        ${ms.map((m) => m.conversationId)}::int[], ${ranks}::int[], ${ms.map((m) => m.senderId)}::int[],
+        ${ms.map((m) => m.body)}::text[], ${ms.map((m) => m.type)}::text[], ${ms.map((m) => m.clientMsgId)}::text[]
+      ) with ordinality as i(conversation_id, rank, sender_id, body, type, client_msg_id, ord)
+      join bumped b on b.id = i.conversation_id
+      order by i.ord
+      returning *
+    )
+    select ins.*, u.name as sender_name, u.avatar_url as sender_avatar
+    from ins join users u on u.id = ins.sender_id`;
+  const firstSeq = new Map<number, number>();
+  for (const r of rows) firstSeq.set(r.conversation_id, Math.min(r.seq, firstSeq.get(r.conversation_id) ?? Infinity));
+  const bySeq = new Map(rows.map((r) => [`${r.conversation_id}:${r.seq}`, r]));
+  return ms.map((m, i): InsertOutcome => {
+    const first = firstSeq.get(m.conversationId);
+    const record = first === undefined ? undefined : bySeq.get(`${m.conversationId}:${first + ranks[i]! - 1}`);
+    return record ? { status: 'stored', record } : { status: 'no_conversation' };
+  });
+}
+
 export async function findByClientMsgId(sql: Sql, senderId: number, clientMsgId: string): Promise<MessageRecord | null> {
   const rows = await sql<MessageRecord[]>`
     select m.*, u.name as sender_name, u.avatar_url as sender_avatar

@@ -15,17 +15,15 @@ export async function sendMessage(
   assertLength(input.message, ctx.config.MAX_MESSAGE_LENGTH);
   if (!ctx.messageLimiter.take(user.id)) throw rateLimited('Message rate limit exceeded');
   await ensureMember(ctx, socket, user.id, input.conversation_id);
-  return ctx.conversationQueue.run(input.conversation_id, async () => {
-    const { message, fresh } = await storeMessage(ctx.sql, {
-      conversationId: input.conversation_id,
-      senderId: user.id,
-      text: input.message,
-      type: input.type,
-      clientMsgId: input.client_msg_id ?? null,
-    });
-    if (fresh) ctx.broadcaster.message(message);
-    return { message };
-  });
+  // The writer keeps per-conversation order itself (one batch in flight per conversation),
+  // so this no longer queues behind ctx.conversationQueue: that allowed one message per
+  // round trip per conversation, the writer batches them.
+  const { message } = await storeMessage(
+    ctx.sql,
+    { conversationId: input.conversation_id, senderId: user.id, text: input.message, type: input.type, clientMsgId: input.client_msg_id ?? null },
+    (stored) => ctx.broadcaster.message(stored),
+  );
+  return { message };
 }
 
 export const onMessage = (ctx: RealtimeContext, socket: InboxSocket, log: FastifyBaseLogger) =>

@@ -1,0 +1,137 @@
+import type { PostgresError, Sql } from 'postgres';
+import * as messagesRepo from '../db/repositories/messages.js';
+import type { InsertOutcome, NewMessage } from '../db/repositories/messages.js';
+
+/** Called once a message is committed, in storage order per conversation, before its promise settles. */
+export type OnStored = (outcome: InsertOutcome) => void;
+
+export interface WriterOptions {
+  /** Batches in flight at once: each holds a pool connection, and they overlap Postgres' fsyncs. */
+  maxInFlight?: number;
+  maxBatch?: number;
+}
+
+interface Pending {
+  message: NewMessage;
+  onStored: OnStored | undefined;
+  resolve(outcome: InsertOutcome): void;
+  reject(err: unknown): void;
+}
+
+// A retried client_msg_id already stored (23505), or a lock cycle with another pod's batch
+// (40P01): the statement stored nothing, and one-by-one inserts sort either out.
+const RETRY_ONE_BY_ONE = new Set(['23505', '40P01']);
+
+/**
+ * Group commit for chat messages. Messages arriving while earlier batches are in flight
+ * wait and then go together in one statement and one commit, so under load a commit (a WAL
+ * flush) and a round trip are shared by many messages, and with no load a message goes at
+ * once, alone: there is no timer and no added latency.
+ *
+ * Order: a conversation is in at most one batch in flight. Its messages are stored in
+ * arrival order with consecutive seqs, `onStored` runs for them in seq order right after the
+ * commit, and its next batch is only formed after that, so broadcasts leave this pod in seq
+ * order (what KeyedQueue gave per message, here per batch).
+ */
+export class MessageWriter {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private readonly busy = new Set<number>();
+  /** First copy of each (sender, client_msg_id) not yet settled: a retry rides on it. */
+  private readonly unsettled = new Map<string, Promise<InsertOutcome>>();
+  private readonly maxInFlight: number;
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly sql: Sql,
+    options: WriterOptions = {},
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxBatch = options.maxBatch ?? 256;
+  }
+
+  write(message: NewMessage, onStored?: OnStored): Promise<InsertOutcome> {
+    const key = message.clientMsgId === null ? null : `${message.senderId}:${message.clientMsgId}`;
+    const first = key === null ? undefined : this.unsettled.get(key);
+    if (first) return first.then((o) => (o.status === 'no_conversation' ? o : { status: 'duplicate', record: o.record }));
+    const outcome = new Promise<InsertOutcome>((resolve, reject) => {
+      this.queue.push({ message, onStored, resolve, reject });
+    });
+    if (key !== null) {
+      this.unsettled.set(key, outcome);
+      const forget = () => this.unsettled.delete(key);
+      outcome.then(forget, forget);
+    }
+    this.pump();
+    return outcome;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.takeBatch();
+      if (batch.length === 0) return;
+      this.inFlight++;
+      void this.flush(batch);
+    }
+  }
+
+  /**
+   * The oldest messages whose conversation is not in flight, up to maxBatch. A message left
+   * behind holds back the later ones of its conversation, so arrival order is kept.
+   */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const blocked = new Set(this.busy);
+    for (const p of this.queue) {
+      const c = p.message.conversationId;
+      if (batch.length < this.maxBatch && !blocked.has(c)) batch.push(p);
+      else {
+        rest.push(p);
+        blocked.add(c);
+      }
+    }
+    this.queue = rest;
+    for (const p of batch) this.busy.add(p.message.conversationId);
+    return batch;
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    try {
+      const outcomes = await this.store(batch.map((p) => p.message));
+      batch.forEach((p, i) => settle(p, outcomes[i]!));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    } finally {
+      for (const p of batch) this.busy.delete(p.message.conversationId);
+      this.inFlight--;
+      this.pump();
+    }
+  }
+
+  /** One statement for the batch; the single-message statement when alone or when the batch cannot go whole. */
+  private async store(messages: NewMessage[]): Promise<Array<InsertOutcome | Error>> {
+    if (messages.length === 1) return [await messagesRepo.insertMessage(this.sql, messages[0]!)];
+    try {
+      return await messagesRepo.insertMessages(this.sql, messages);
+    } catch (err) {
+      if (!RETRY_ONE_BY_ONE.has((err as PostgresError).code)) throw err;
+      const out: Array<InsertOutcome | Error> = [];
+      for (const m of messages) out.push(await messagesRepo.insertMessage(this.sql, m).catch((e: unknown) => asError(e)));
+      return out;
+    }
+  }
+}
+
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+
+/** `onStored` first (the broadcast), then the promise (the ack): stored before either, broadcast before ack. */
+function settle(p: Pending, outcome: InsertOutcome | Error): void {
+  if (outcome instanceof Error) return p.reject(outcome);
+  try {
+    p.onStored?.(outcome);
+  } catch (err) {
+    return p.reject(err);
+  }
+  p.resolve(outcome);
+}
