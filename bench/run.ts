@@ -13,53 +13,74 @@ import { parseOptions, type BenchOptions } from './lib/options.js';
 import { render, type BenchReport } from './lib/report.js';
 import { ceilingSeed, seedHub, topology, type Seeded, type Topology } from './lib/seed.js';
 import { stopAll } from './lib/services.js';
-import { createStore, hubEnv, prepareRuntime, ROOT, startCeilingPods, startHubPods, type BenchStore, type Runtime } from './lib/stack.js';
-import type { Target } from './lib/targets.js';
+import { createStore, hubEnv, prepareBaseline, prepareRuntime, ROOT, startCeilingPods, startHubPods, type BenchStore, type Runtime } from './lib/stack.js';
+import type { Target, TargetName } from './lib/targets.js';
 import { runConnections, type ConnectionResult } from './scenarios/connections.js';
 import { jobTrackerMissing, skippedJobs, type JobResult } from './scenarios/jobs.js';
 import { findMaxRate, type MaxRateResult } from './scenarios/max-rate.js';
 import { connectTarget, runStep, type StepOptions, type StepResult } from './scenarios/messages.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-/** Set while the run's database exists, so an interrupt can still drop it. */
-let dropStore: (() => Promise<void>) | null = null;
+/** Set while the run's databases exist, so an interrupt can still drop them. */
+let dropStores: (() => Promise<void>) | null = null;
 const ACK_TIMEOUT_MS = 15_000;
+
+/** How to start each system under test afresh; `seed` is filled once, by the first hub started. */
+interface Kind {
+  name: TargetName;
+  start(): Promise<Target>;
+}
 
 interface Stack {
   options: BenchOptions;
-  runtime: Runtime;
-  store: BenchStore;
-  env: Record<string, string>;
   topo: Topology;
+  kinds: Kind[];
 }
 
-const hubTarget = async (s: Stack, seed: Seeded): Promise<Target> => ({ name: 'hub', pods: await startHubPods(s.runtime, s.env, s.options.pods), seed });
-const ceilingTarget = async (s: Stack): Promise<Target> => ({ name: 'ceiling', pods: await startCeilingPods(s.store, s.options.pods), seed: ceilingSeed(s.topo) });
+function hubKind(name: 'hub' | 'baseline', runtime: Runtime, store: BenchStore, o: BenchOptions): Kind & { seed: Seeded | null } {
+  const env = hubEnv(store, randomBytes(32).toString('hex'));
+  const kind = {
+    name,
+    seed: null as Seeded | null,
+    start: async (): Promise<Target> => ({
+      name,
+      pods: await startHubPods(runtime, env, o.pods, name === 'hub' ? o.hubNodeArgs : []),
+      seed: kind.seed ?? { users: [], conversationIds: [] },
+      store,
+    }),
+  };
+  return kind;
+}
+
+const ceilingKind = (store: BenchStore, topo: Topology, pods: number): Kind => ({
+  name: 'ceiling',
+  start: async () => ({ name: 'ceiling', pods: await startCeilingPods(store, pods), seed: ceilingSeed(topo), store: null }),
+});
+
 const stopTarget = (t: Target) => Promise.all(t.pods.map((p) => p.stop()));
 
 function describeStep(r: StepResult): string {
   const errors = Object.entries(r.ackErrors).map(([k, n]) => `${k}:${n}`).join(' ');
-  return `  ${r.target.padEnd(7)} ${String(r.rate).padStart(6)}/s  sent ${r.achievedRate.toFixed(0)}/s  p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(2)}  max ${r.latency.max.toFixed(1)} ms  lost ${r.lost}  dup ${r.duplicates}  gaps ${r.gaps}  cpu ${r.cpuMsPerMsg.toFixed(3)} ms/msg  box ${r.machineBusyPct.toFixed(0)}%${errors ? `  ack errors ${errors}` : ''}`;
+  const pg = r.target === 'ceiling' ? '' : `, pg ${r.pgCpuMsPerMsg.toFixed(3)}, ${r.messagesPerCommit.toFixed(1)} msg/commit`;
+  return `  ${r.target.padEnd(8)} ${String(r.rate).padStart(6)}/s  sent ${r.achievedRate.toFixed(0)}/s  p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(2)}  max ${r.latency.max.toFixed(1)} ms  lost ${r.lost}  dup ${r.duplicates}  gaps ${r.gaps}  cpu ${r.cpuMsPerMsg.toFixed(3)} ms/msg (clients ${r.driverCpuMsPerMsg.toFixed(3)}${pg})  box ${r.machineBusyPct.toFixed(0)}%${errors ? `  ack errors ${errors}` : ''}`;
 }
 
-/** Fixed-rate steps, alternating ceiling and hub per rate so both see the same box; then the max search. */
-async function messageScenarios(s: Stack, hub: Target): Promise<{ steps: StepResult[]; maxRate: MaxRateResult[] }> {
+/** Fixed-rate steps, alternating the targets per rate so all see the same box; then the max search. */
+async function messageScenarios(s: Stack, running: Target[]): Promise<{ steps: StepResult[]; maxRate: MaxRateResult[] }> {
   const o = s.options;
-  const ceiling = await ceilingTarget(s);
   const pool = await new AgentPool(o.clientProcs).ready();
   const steps: StepResult[] = [];
   const maxRate: MaxRateResult[] = [];
   try {
-    const targets = [ceiling, hub];
-    for (const t of targets) await connectTarget(pool, t, s.topo);
+    for (const t of running) await connectTarget(pool, t, s.topo);
     const base: StepOptions = { durationS: o.durationS, drainS: o.drainS, bodySize: o.bodySize, ackTimeoutMs: ACK_TIMEOUT_MS };
     if (o.warmupS > 0) {
       log(`warm-up: ${o.warmupS} s at ${o.rates[0]} msg/s per target`);
-      for (const t of targets) await runStep(pool, t, s.topo, o.rates[0]!, { ...base, durationS: o.warmupS });
+      for (const t of running) await runStep(pool, t, s.topo, o.rates[0]!, { ...base, durationS: o.warmupS });
     }
     if (o.scenarios.includes('messages')) {
       for (const rate of o.rates) {
-        for (const t of targets) {
+        for (const t of running) {
           const r = await runStep(pool, t, s.topo, rate, base);
           log(describeStep(r));
           steps.push(r);
@@ -67,26 +88,24 @@ async function messageScenarios(s: Stack, hub: Target): Promise<{ steps: StepRes
       }
     }
     if (o.scenarios.includes('max')) {
-      for (const t of targets) {
+      for (const t of running) {
         log(`searching the highest sustained rate of the ${t.name}`);
         const known = steps.filter((r) => r.target === t.name);
         maxRate.push(await findMaxRate(pool, t, s.topo, known, { ...base, durationS: o.probeDurationS, p99LimitMs: o.p99LimitMs, maxProbes: o.maxProbes, log }));
       }
     }
-    await pool.all(() => ({ type: 'disconnect', target: 'hub' }), 30_000);
-    await pool.all(() => ({ type: 'disconnect', target: 'ceiling' }), 30_000);
+    for (const t of running) await pool.all(() => ({ type: 'disconnect', target: t.name }), 30_000);
   } finally {
     await pool.close();
-    await stopTarget(ceiling);
   }
   return { steps, maxRate };
 }
 
 /** Each target freshly started, so its empty RSS is a real baseline. */
-async function connectionScenario(s: Stack, seed: Seeded): Promise<ConnectionResult[]> {
+async function connectionScenario(s: Stack): Promise<ConnectionResult[]> {
   const out: ConnectionResult[] = [];
-  for (const start of [() => ceilingTarget(s), () => hubTarget(s, seed)]) {
-    const t = await start();
+  for (const kind of s.kinds) {
+    const t = await kind.start();
     try {
       out.push(await runConnections(t, s.topo, { sockets: s.options.sockets, socketProcs: s.options.socketProcs, log }));
     } finally {
@@ -111,27 +130,48 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   log(options.build ? 'building the hub (npm run build)' : 'using the existing build');
   const runtime = await prepareRuntime(options.build);
   if (runtime.note) log(runtime.note);
-  const store = await createStore();
-  if (!options.keep) dropStore = () => store.drop();
-  log(`database and Redis prefix ${store.redisPrefix}`);
-  const s: Stack = { options, runtime, store, env: hubEnv(store, randomBytes(32).toString('hex')), topo: topology(options.users, options.conversations) };
+  const baseline = options.baseline ? await prepareBaseline(options.baseline) : null;
+  if (baseline) log(`baseline: the hub at ${baseline.commit}, built in ${baseline.runtime.cwd}`);
+  const stores: BenchStore[] = [];
+  const drop = async () => {
+    if (options.keep) log(`kept databases and Redis prefixes ${stores.map((x) => x.redisPrefix).join(', ')}`);
+    else await Promise.allSettled(stores.splice(0).map((x) => x.drop()));
+  };
+  dropStores = drop;
+  const newStore = async () => {
+    const store = await createStore();
+    stores.push(store);
+    return store;
+  };
+  const topo = topology(options.users, options.conversations);
+  const hubStore = await newStore();
+  const hub = hubKind('hub', runtime, hubStore, options);
+  const base = baseline ? hubKind('baseline', baseline.runtime, await newStore(), options) : null;
+  const s: Stack = { options, topo, kinds: [ceilingKind(hubStore, topo, options.pods), hub, ...(base ? [base] : [])] };
   const notes: string[] = runtime.note ? [runtime.note] : [];
+  if (baseline) notes.push(`baseline = the hub at commit ${baseline.commit}, same load, its own database`);
   let steps: StepResult[] = [];
   let maxRate: MaxRateResult[] = [];
   let connections: ConnectionResult[] = [];
   let jobs: JobResult | null = null;
   try {
-    const hub = await hubTarget(s, { users: [], conversationIds: [] });
-    log(`seeding ${options.users} users and ${s.topo.pairs.length} conversations over HTTP`);
-    hub.seed = await seedHub(hub.pods[0]!.url, s.topo, store.runId);
+    const running: Target[] = [];
     try {
-      if (options.scenarios.includes('messages') || options.scenarios.includes('max')) ({ steps, maxRate } = await messageScenarios(s, hub));
+      for (const kind of s.kinds) {
+        const t = await kind.start();
+        running.push(t);
+        if (kind === hub || kind === base) {
+          log(`seeding the ${t.name}: ${options.users} users and ${topo.pairs.length} conversations over HTTP`);
+          t.seed = (kind as typeof hub).seed = await seedHub(t.pods[0]!.url, topo, t.store!.runId);
+        }
+      }
+      if (options.scenarios.includes('messages') || options.scenarios.includes('max')) ({ steps, maxRate } = await messageScenarios(s, running));
     } finally {
-      await stopTarget(hub);
+      await Promise.all(running.map(stopTarget));
     }
     if (options.scenarios.includes('connections')) {
       log(`connection scenario: ${options.sockets} idle sockets per target`);
-      connections = await connectionScenario(s, hub.seed);
+      connections = await connectionScenario(s);
     }
     if (options.scenarios.includes('jobs')) {
       const missing = jobTrackerMissing();
@@ -140,16 +180,18 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     }
   } finally {
     await stopAll();
-    if (options.keep) log(`kept ${store.databaseUrl} and Redis prefix ${store.redisPrefix}`);
-    else await store.drop();
-    dropStore = null;
+    await drop();
+    dropStores = null;
   }
   const partial = {
     startedAt,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     options,
-    environment: { node: process.version, cpus: cpus().length, commit: gitCommit(), runtime: runtime.mode, runtimeNote: runtime.note, totalMemGb: Math.round(totalmem() / 2 ** 30) },
-    conversations: s.topo.pairs.length,
+    environment: {
+      node: process.version, cpus: cpus().length, commit: gitCommit(), baselineCommit: baseline?.commit ?? null,
+      runtime: runtime.mode, runtimeNote: runtime.note, totalMemGb: Math.round(totalmem() / 2 ** 30),
+    },
+    conversations: topo.pairs.length,
     steps,
     maxRate,
     connections,
@@ -160,7 +202,13 @@ async function run(options: BenchOptions): Promise<BenchReport> {
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+  let options: BenchOptions | null;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    log(`${(err as Error).message} (see npm run bench -- --help)`);
+    process.exit(2);
+  }
   if (!options) return;
   let interrupted = false;
   process.on('SIGINT', () => {
@@ -168,7 +216,7 @@ async function main(): Promise<void> {
     interrupted = true;
     log('interrupted: stopping what the bench started (Ctrl-C again to quit at once)');
     void stopAll()
-      .then(() => dropStore?.())
+      .then(() => dropStores?.())
       .finally(() => process.exit(130));
   });
   const report = await run(options);
@@ -184,7 +232,7 @@ main().then(
   (err: unknown) => {
     log(`bench failed: ${(err as Error)?.stack ?? String(err)}`);
     void stopAll()
-      .then(() => dropStore?.())
+      .then(() => dropStores?.())
       .finally(() => process.exit(1));
   },
 );

@@ -26,6 +26,10 @@ export interface BenchOptions {
   jobDurationS: number;
   build: boolean;
   keep: boolean;
+  /** Extra node flags for the hub pods, e.g. `--cpu-prof --cpu-prof-dir=bench/results/prof`. */
+  hubNodeArgs: string[];
+  /** A git revision of the hub to run side by side with the working tree (before/after). */
+  baseline: string | null;
 }
 
 const HELP = `npm run bench -- [options]
@@ -50,6 +54,9 @@ const HELP = `npm run bench -- [options]
   --job-duration S     seconds the job scenario runs (15)
   --no-build           run the last build in dist/ instead of \`npm run build\`
   --keep               keep the bench database and Redis keys (for inspection)
+  --baseline REV       also run the hub at git revision REV (built in a temp dir), side by side
+  --hub-node-args=".." extra node flags for the hub (note the =), e.g.
+                       --hub-node-args="--cpu-prof --cpu-prof-dir=bench/results/prof"
 `;
 
 const int = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
@@ -86,6 +93,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       'job-duration': { type: 'string' },
       'no-build': { type: 'boolean' },
       keep: { type: 'boolean' },
+      'hub-node-args': { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -121,5 +130,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     jobDurationS: int('job-duration', v['job-duration'], 15, 1, 600),
     build: !v['no-build'],
     keep: Boolean(v.keep),
+    hubNodeArgs: (v['hub-node-args'] ?? '').split(' ').filter(Boolean),
+    baseline: v.baseline ?? null,
   };
 }

@@ -9,7 +9,7 @@ export interface BenchReport {
   startedAt: string;
   command: string;
   options: BenchOptions;
-  environment: { node: string; cpus: number; commit: string; runtime: string; runtimeNote: string | null; totalMemGb: number };
+  environment: { node: string; cpus: number; commit: string; baselineCommit: string | null; runtime: string; runtimeNote: string | null; totalMemGb: number };
   conversations: number;
   steps: StepResult[];
   maxRate: MaxRateResult[];
@@ -37,25 +37,27 @@ function table(head: string[], rows: string[][], leftColumns = 2): string {
 
 function stepsTable(steps: StepResult[]): string {
   const rows: string[][] = [];
-  const row = (label: string, r: StepResult) => [
-    String(r.rate), label, f(r.achievedRate, 0), f(r.deliveriesPerS, 0), f(r.latency.p50, 2), f(r.latency.p95, 2),
+  const row = (r: StepResult) => [
+    String(r.rate), r.target, f(r.achievedRate, 0), f(r.deliveriesPerS, 0), f(r.latency.p50, 2), f(r.latency.p95, 2),
     f(r.latency.p99, 2), f(r.latency.max, 1), String(r.lost), String(r.duplicates), String(r.gaps), String(sum(r.ackErrors)),
-    f(r.cpuMsPerMsg, 3), f(r.rssPeakMb, 0), f(r.machineBusyPct, 0),
+    f(r.cpuMsPerMsg, 3), r.target === 'ceiling' ? '' : f(r.pgCpuMsPerMsg, 3), f(r.rssPeakMb, 0), f(r.machineBusyPct, 0),
   ];
-  const rates = [...new Set(steps.map((s) => s.rate))];
-  for (const rate of rates) {
-    const c = steps.find((s) => s.rate === rate && s.target === 'ceiling');
-    const h = steps.find((s) => s.rate === rate && s.target === 'hub');
-    if (c) rows.push(row('ceiling', c));
-    if (h) rows.push(row('hub', h));
-    if (c && h) {
-      rows.push(['', 'hub/ceiling', ratio(h.achievedRate, c.achievedRate), ratio(h.deliveriesPerS, c.deliveriesPerS),
-        ratio(h.latency.p50, c.latency.p50), ratio(h.latency.p95, c.latency.p95), ratio(h.latency.p99, c.latency.p99),
-        ratio(h.latency.max, c.latency.max), '', '', '', '', ratio(h.cpuMsPerMsg, c.cpuMsPerMsg), ratio(h.rssPeakMb, c.rssPeakMb), '']);
-    }
+  const ratioRow = (label: string, a: StepResult, b: StepResult) => [
+    '', label, ratio(a.achievedRate, b.achievedRate), ratio(a.deliveriesPerS, b.deliveriesPerS), ratio(a.latency.p50, b.latency.p50),
+    ratio(a.latency.p95, b.latency.p95), ratio(a.latency.p99, b.latency.p99), ratio(a.latency.max, b.latency.max),
+    '', '', '', '', ratio(a.cpuMsPerMsg, b.cpuMsPerMsg), b.target === 'baseline' ? ratio(a.pgCpuMsPerMsg, b.pgCpuMsPerMsg) : '', ratio(a.rssPeakMb, b.rssPeakMb), '',
+  ];
+  for (const rate of [...new Set(steps.map((s) => s.rate))]) {
+    const at = steps.filter((s) => s.rate === rate);
+    for (const r of at) rows.push(row(r));
+    const h = at.find((s) => s.target === 'hub');
+    const c = at.find((s) => s.target === 'ceiling');
+    const b = at.find((s) => s.target === 'baseline');
+    if (h && c) rows.push(ratioRow('hub/ceiling', h, c));
+    if (h && b) rows.push(ratioRow('hub/baseline', h, b));
   }
   return table(
-    ['msg/s', 'target', 'sent/s', 'deliv/s', 'p50', 'p95', 'p99', 'max', 'lost', 'dup', 'gaps', 'ack err', 'cpu ms/msg', 'rss MB', 'box %'],
+    ['msg/s', 'target', 'sent/s', 'deliv/s', 'p50', 'p95', 'p99', 'max', 'lost', 'dup', 'gaps', 'ack err', 'cpu ms/msg', 'pg ms/msg', 'rss MB', 'box %'],
     rows,
   );
 }
@@ -67,7 +69,11 @@ function connectionsTable(list: ConnectionResult[]): string {
   ]);
   const c = list.find((x) => x.target === 'ceiling');
   const h = list.find((x) => x.target === 'hub');
-  if (c && h) rows.push(['hub/ceiling', '', '', '', ratio(h.connectPerS, c.connectPerS), ratio(h.connectMs.p99, c.connectMs.p99), '', '', ratio(h.rssPerSocketKb, c.rssPerSocketKb), ratio(h.cpuMsPerSocket, c.cpuMsPerSocket)]);
+  const ratios = (label: string, a: ConnectionResult, b: ConnectionResult) =>
+    [label, '', '', '', ratio(a.connectPerS, b.connectPerS), ratio(a.connectMs.p99, b.connectMs.p99), '', '', ratio(a.rssPerSocketKb, b.rssPerSocketKb), ratio(a.cpuMsPerSocket, b.cpuMsPerSocket)];
+  if (c && h) rows.push(ratios('hub/ceiling', h, c));
+  const b = list.find((x) => x.target === 'baseline');
+  if (b && h) rows.push(ratios('hub/baseline', h, b));
   return table(['target', 'sockets', 'failed', 'dropped', 'connect/s', 'p99 ms', 'empty MB', 'MB', 'KB/socket', 'cpu ms/socket'], rows, 1);
 }
 
@@ -79,7 +85,7 @@ export function render(r: BenchReport): string {
   out.push(`command: ${r.command}`);
   if (r.steps.length > 0) {
     out.push('', `Messages: ${o.users} users x ${o.conversations} conversations (${r.conversations} conversations), ${o.bodySize}-char messages, ${o.durationS} s per step`);
-    out.push('latency ms from send to delivery at the other member\'s socket; cpu = target process(es) only; box % = whole machine busy');
+    out.push('latency ms from send to delivery at the other member\'s socket; cpu = the target\'s process(es), pg = its Postgres backends; box % = whole machine busy');
     out.push(stepsTable(r.steps.filter((s) => s.durationS === o.durationS)));
   }
   if (r.maxRate.length > 0) {

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { build as esbuild } from 'esbuild';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { createDb } from '../../src/db/client.js';
@@ -15,6 +17,8 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** How the hub and the worker are run: compiled JS as in production, or tsx when the build failed. */
 export interface Runtime {
   mode: 'compiled' | 'tsx';
+  /** The checkout the hub runs from: this one, or a baseline revision's copy. */
+  cwd: string;
   hub: string[];
   worker: string[];
   note: string | null;
@@ -22,7 +26,7 @@ export interface Runtime {
 
 /** `npm run build`, then `node dist/...`; a failing build (others' work in progress) falls back to tsx. */
 export async function prepareRuntime(build: boolean): Promise<Runtime> {
-  const compiled: Runtime = { mode: 'compiled', hub: ['dist/src/server.js'], worker: ['dist/workers/main.js'], note: null };
+  const compiled: Runtime = { mode: 'compiled', cwd: ROOT, hub: ['dist/src/server.js'], worker: ['dist/workers/main.js'], note: null };
   if (!build) {
     if (existsSync(`${ROOT}dist/src/server.js`)) return compiled;
     return { ...tsxRuntime(), note: '--no-build and no dist/: ran the hub with tsx' };
@@ -38,10 +42,37 @@ export async function prepareRuntime(build: boolean): Promise<Runtime> {
 
 const tsxRuntime = (): Runtime => ({
   mode: 'tsx',
+  cwd: ROOT,
   hub: ['--import', 'tsx', 'src/server.ts'],
   worker: ['--import', 'tsx', 'workers/main.ts'],
   note: null,
 });
+
+const run = (cmd: string, args: string[], cwd: string) =>
+  new Promise<void>((resolve, reject) => {
+    execFile(cmd, args, { cwd, timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(' ')} failed:\n${`${stdout}${stderr}`.trim().split('\n').slice(-8).join('\n')}`)) : resolve(),
+    );
+  });
+
+/**
+ * A committed revision of the hub, exported to a temporary directory and built there, to run
+ * side by side with the working tree: before/after figures under the same load on the box.
+ */
+export async function prepareBaseline(rev: string): Promise<{ runtime: Runtime; commit: string }> {
+  const commit = await new Promise<string>((resolve, reject) =>
+    execFile('git', ['rev-parse', '--short', `${rev}^{commit}`], { cwd: ROOT }, (err, out) => (err ? reject(new Error(`--baseline: unknown revision ${rev}`)) : resolve(out.trim()))),
+  );
+  // Outside the checkout, so `tsc -p .` and vitest never see the copy's sources.
+  const dir = `${tmpdir()}/inbox-bench-baseline/${commit}/`;
+  if (!existsSync(`${dir}dist/src/server.js`)) {
+    mkdirSync(dir, { recursive: true });
+    await run('sh', ['-c', `git archive ${commit} | tar -x -C '${dir}'`], ROOT);
+    if (!existsSync(`${dir}node_modules`)) symlinkSync(`${ROOT}node_modules`, `${dir}node_modules`);
+    await run('npm', ['run', 'build'], dir);
+  }
+  return { runtime: { mode: 'compiled', cwd: dir, hub: ['dist/src/server.js'], worker: ['dist/workers/main.js'], note: null }, commit };
+}
 
 /** The run's own database (migrated) and Redis prefix; `drop()` removes both. */
 export interface BenchStore {
@@ -49,6 +80,10 @@ export interface BenchStore {
   databaseUrl: string;
   redisUrl: string;
   redisPrefix: string;
+  /** Postgres backends serving the run's database now, for their CPU time. */
+  backendPids(): Promise<number[]>;
+  /** Transactions committed in the run's database so far (Postgres' statistics, flushed about every second). */
+  commits(): Promise<number>;
   drop(): Promise<void>;
 }
 
@@ -71,6 +106,8 @@ export async function createStore(): Promise<BenchStore> {
     databaseUrl: url.toString(),
     redisUrl: REDIS_URL,
     redisPrefix,
+    backendPids: async () => (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName}`).map((r) => r.pid),
+    commits: async () => (await admin<{ n: number }[]>`select xact_commit::float8 as n from pg_stat_database where datname = ${dbName}`)[0]?.n ?? 0,
     drop: async () => {
       await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
       await admin.end();
@@ -111,23 +148,31 @@ export function hubEnv(store: BenchStore, cookieSecret: string): Record<string, 
   };
 }
 
-export async function startHubPods(runtime: Runtime, env: Record<string, string>, pods: number): Promise<Service[]> {
+export async function startHubPods(runtime: Runtime, env: Record<string, string>, pods: number, nodeArgs: string[] = []): Promise<Service[]> {
   return Promise.all(
     Array.from({ length: pods }, async (_, i) => {
       const port = await freePort();
-      return startService({ name: `hub-${i}`, command: process.execPath, args: runtime.hub, env: { ...env, PORT: String(port) }, port, cwd: ROOT });
+      return startService({ name: `hub-${i}`, command: process.execPath, args: [...nodeArgs, ...runtime.hub], env: { ...env, PORT: String(port) }, port, cwd: runtime.cwd });
     }),
   );
 }
 
-const CEILING = fileURLToPath(new URL('../ceiling-server.ts', import.meta.url));
+const CEILING_SOURCE = fileURLToPath(new URL('../ceiling-server.ts', import.meta.url));
+const CEILING_BUILT = `${ROOT}bench/results/.build/ceiling-server.mjs`;
+
+/** Compiled like the hub (plain node, no loader), so runtimes do not differ between the two. */
+async function buildCeiling(): Promise<string> {
+  await esbuild({ entryPoints: [CEILING_SOURCE], outfile: CEILING_BUILT, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
+  return CEILING_BUILT;
+}
 
 export async function startCeilingPods(store: BenchStore, pods: number): Promise<Service[]> {
+  const entry = await buildCeiling();
   return Promise.all(
     Array.from({ length: pods }, async (_, i) => {
       const port = await freePort();
       const env = { PORT: String(port), CEILING_POD: String(i), CEILING_PODS: String(pods), REDIS_URL: store.redisUrl, REDIS_PREFIX: store.redisPrefix, NODE_ENV: 'production' };
-      return startService({ name: `ceiling-${i}`, command: process.execPath, args: ['--import', 'tsx', CEILING], env, port, cwd: ROOT });
+      return startService({ name: `ceiling-${i}`, command: process.execPath, args: [entry], env, port, cwd: ROOT });
     }),
   );
 }

@@ -1,14 +1,17 @@
 import type { SocketSpec } from '../client/protocol.js';
 import type { Seeded, Topology } from './seed.js';
 import type { Service } from './services.js';
+import type { BenchStore } from './stack.js';
 
-export type TargetName = 'ceiling' | 'hub';
+/** `baseline` is the hub at another revision (`--baseline`), run side by side for before/after. */
+export type TargetName = 'ceiling' | 'hub' | 'baseline';
 
-/** A system under test: its pods and the users and conversations it knows. */
+/** A system under test: its pods, the users and conversations it knows, its database if any. */
 export interface Target {
   name: TargetName;
   pods: Service[];
   seed: Seeded;
+  store: BenchStore | null;
 }
 
 export const pidsOf = (t: Target) => t.pods.map((p) => p.pid);
@@ -26,7 +29,7 @@ export function socketSpec(t: Target, topo: Topology, userIndex: number, pod: nu
   return {
     userId: user.id,
     url: t.pods[pod % t.pods.length]!.url,
-    ...(t.name === 'hub' ? { cookie: user.cookie } : { auth: { user_id: user.id, conversation_ids: conversationIds } }),
+    ...(t.name !== 'ceiling' ? { cookie: user.cookie } : { auth: { user_id: user.id, conversation_ids: conversationIds } }),
     send: sends ? conversationIds.map((conversationId) => ({ conversationId, peers })) : [],
   };
 }

@@ -1,6 +1,6 @@
 import type { ConnectResult, SendResult, StepCounters, StepSamples } from '../client/protocol.js';
 import type { AgentPool } from '../client/pool.js';
-import { machineTicks, RssSampler, sumCpuMs } from '../lib/proc.js';
+import { cpuMs, machineTicks, RssSampler, sumCpuMs } from '../lib/proc.js';
 import type { Topology } from '../lib/seed.js';
 import { sleep } from '../lib/services.js';
 import { addCounts, percentiles, type Percentiles } from '../lib/stats.js';
@@ -30,6 +30,12 @@ export interface StepResult {
   drainMs: number;
   cpuMs: number;
   cpuMsPerMsg: number;
+  /** Postgres backends of the run's database (the hub's pool), per message sent. */
+  pgCpuMsPerMsg: number;
+  /** The client processes, per message sent: they share the box with the target. */
+  driverCpuMsPerMsg: number;
+  /** Stored messages per Postgres commit (group commit at work; approximate, stats lag ~1 s). */
+  messagesPerCommit: number;
   rssPeakMb: number;
   machineBusyPct: number;
 }
@@ -99,6 +105,12 @@ async function drain(pool: AgentPool, stepId: number, o: StepOptions): Promise<n
 export async function runStep(pool: AgentPool, t: Target, topo: Topology, rate: number, o: StepOptions): Promise<StepResult> {
   const stepId = nextStepId++;
   const pids = pidsOf(t);
+  const agentPids = pool.agents.map((a) => a.pid);
+  const backends = () => t.store?.backendPids() ?? Promise.resolve([]);
+  const commits = () => t.store?.commits() ?? Promise.resolve(0);
+  const pg0 = new Map((await backends()).map((pid) => [pid, cpuMs(pid)]));
+  const commits0 = await commits();
+  const driver0 = sumCpuMs(agentPids);
   const sendersOf = (index: number) => Math.ceil((topo.users - index) / pool.agents.length);
   const rss = new RssSampler(pids);
   const cpu0 = sumCpuMs(pids);
@@ -111,11 +123,15 @@ export async function runStep(pool: AgentPool, t: Target, topo: Topology, rate: 
     o.durationS * 1000 + 60_000,
   );
   const drainMs = await drain(pool, stepId, o);
-  const cpuMs = sumCpuMs(pids) - cpu0;
+  const targetCpuMs = sumCpuMs(pids) - cpu0;
   const m1 = machineTicks();
+  const driverMs = sumCpuMs(agentPids) - driver0;
+  // A backend opened during the step counts from zero; one closed during it is missed (rare: idle timeout 60 s).
+  const pgMs = (await backends()).reduce((sum, pid) => sum + (cpuMs(pid) - (pg0.get(pid) ?? 0) || 0), 0);
   const { peak } = rss.stop();
   const samples = await pool.all<StepSamples>(() => ({ type: 'collect', stepId }), 30_000);
   const c = sumCounters(samples);
+  const committed = (await commits()) - commits0;
   const sendMs = Math.max(...sends.map((s) => s.sendMs));
   return {
     target: t.name,
@@ -137,8 +153,11 @@ export async function runStep(pool: AgentPool, t: Target, topo: Topology, rate: 
     latency: percentiles(samples.map((s) => s.latencyMs)),
     ackLatency: percentiles(samples.map((s) => s.ackLatencyMs)),
     drainMs,
-    cpuMs,
-    cpuMsPerMsg: c.sent > 0 ? cpuMs / c.sent : Number.NaN,
+    cpuMs: targetCpuMs,
+    cpuMsPerMsg: c.sent > 0 ? targetCpuMs / c.sent : Number.NaN,
+    pgCpuMsPerMsg: c.sent > 0 ? pgMs / c.sent : Number.NaN,
+    driverCpuMsPerMsg: c.sent > 0 ? driverMs / c.sent : Number.NaN,
+    messagesPerCommit: committed > 0 ? c.acksOk / committed : Number.NaN,
     rssPeakMb: peak / MB,
     machineBusyPct: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total),
   };
