@@ -13,10 +13,10 @@ import { parseOptions, type BenchOptions } from './lib/options.js';
 import { render, type BenchReport } from './lib/report.js';
 import { ceilingSeed, seedHub, topology, type Seeded, type Topology } from './lib/seed.js';
 import { stopAll } from './lib/services.js';
-import { createStore, hubEnv, prepareBaseline, prepareRuntime, ROOT, startCeilingPods, startHubPods, type BenchStore, type Runtime } from './lib/stack.js';
+import { createStore, hubEnv, prepareBaseline, prepareRuntime, ROOT, startCeilingPods, startHubPods, startWorker, type BenchStore, type Runtime } from './lib/stack.js';
 import type { Target, TargetName } from './lib/targets.js';
 import { runConnections, type ConnectionResult } from './scenarios/connections.js';
-import { jobTrackerMissing, skippedJobs, type JobResult } from './scenarios/jobs.js';
+import { jobTrackerMissing, runJobs, skippedJobs, type JobResult } from './scenarios/jobs.js';
 import { findMaxRate, type MaxRateResult } from './scenarios/max-rate.js';
 import { connectTarget, runStep, type StepOptions, type StepResult } from './scenarios/messages.js';
 
@@ -37,10 +37,12 @@ interface Stack {
   kinds: Kind[];
 }
 
-function hubKind(name: 'hub' | 'baseline', runtime: Runtime, store: BenchStore, o: BenchOptions): Kind & { seed: Seeded | null } {
+function hubKind(name: 'hub' | 'baseline', runtime: Runtime, store: BenchStore, o: BenchOptions): Kind & { seed: Seeded | null; env: Record<string, string>; runtime: Runtime } {
   const env = hubEnv(store, randomBytes(32).toString('hex'));
   const kind = {
     name,
+    env,
+    runtime,
     seed: null as Seeded | null,
     start: async (): Promise<Target> => ({
       name,
@@ -115,6 +117,27 @@ async function connectionScenario(s: Stack): Promise<ConnectionResult[]> {
   return out;
 }
 
+/** A fresh hub and one worker process; skipped, saying why, while the job tracker is missing. */
+async function jobScenario(hub: ReturnType<typeof hubKind>, topo: Topology, o: BenchOptions): Promise<JobResult> {
+  const missing = jobTrackerMissing();
+  if (missing) {
+    log(`jobs scenario skipped: ${missing}`);
+    return skippedJobs(missing);
+  }
+  log(`job scenario: ${o.jobs} demo.steps jobs, ${o.jobUpdatesPerS} progress updates/s`);
+  const t = await hub.start();
+  try {
+    const worker = await startWorker(hub.runtime, hub.env, o.jobs);
+    try {
+      return await runJobs(t, worker, topo, { jobs: o.jobs, updatesPerS: o.jobUpdatesPerS, durationS: o.jobDurationS, watchersPerJob: o.jobWatchers, log });
+    } finally {
+      await worker.stop();
+    }
+  } finally {
+    await stopTarget(t);
+  }
+}
+
 function gitCommit(): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
@@ -173,11 +196,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
       log(`connection scenario: ${options.sockets} idle sockets per target`);
       connections = await connectionScenario(s);
     }
-    if (options.scenarios.includes('jobs')) {
-      const missing = jobTrackerMissing();
-      jobs = skippedJobs(missing ?? 'not implemented yet');
-      log(`jobs scenario skipped: ${jobs.skipped}`);
-    }
+    if (options.scenarios.includes('jobs')) jobs = await jobScenario(hub, topo, options);
   } finally {
     await stopAll();
     await drop();

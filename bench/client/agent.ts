@@ -87,14 +87,16 @@ function onDelivery(t: Target, socketIndex: number, ownId: string, m: MessageDto
   step.latency.push(now - Number(m.message.slice(bar + 1, m.message.indexOf('|', bar + 1))));
 }
 
-function onJobStatus(t: Target, job: JobDto): void {
+function onJobStatus(t: Target, socketIndex: number, job: JobDto): void {
   const now = clock();
   const s = t.jobs;
-  const last = s.lastSeq.get(job.job_id);
+  const key = `${socketIndex}:${job.job_id}`;
+  const last = s.lastSeq.get(key);
   if (last !== undefined && job.seq <= last) s.nonMonotonic++;
-  s.lastSeq.set(job.job_id, job.seq);
+  s.lastSeq.set(key, job.seq);
   if (job.state === 'completed') s.completed++;
-  if (job.state === 'active') s.latency.push(now - Date.parse(job.updated_at));
+  // Progress updates only: the first `active` (attempt started) can precede the watch.
+  if (job.state === 'active' && job.progress > 0) s.latency.push(now - Date.parse(job.updated_at));
 }
 
 function openSocket(t: Target, index: number, spec: SocketSpec, timeoutMs: number): Promise<number> {
@@ -109,7 +111,7 @@ function openSocket(t: Target, index: number, spec: SocketSpec, timeoutMs: numbe
   });
   const ownId = String(spec.userId);
   socket.on('message', (m) => onDelivery(t, index, ownId, m));
-  socket.on('job:status', (job) => onJobStatus(t, job));
+  socket.on('job:status', (job) => onJobStatus(t, index, job));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error('ready_timeout')), timeoutMs);
     const fail = (err: Error) => {
@@ -279,6 +281,7 @@ async function handle(req: AgentRequest): Promise<unknown> {
     case 'collect': return collect(req.stepId);
     case 'watch-jobs': return watchJobs(req);
     case 'collect-jobs': return collectJobs(req.target);
+    case 'job-progress': return { completed: targets.get(req.target)?.jobs.completed ?? 0 };
     case 'disconnect': return disconnect(req.target);
     case 'status': return status(req.target);
     case 'ping': return {};

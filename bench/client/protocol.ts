@@ -55,6 +55,7 @@ export type AgentRequest =
   | { type: 'counters'; stepId: number }
   | { type: 'collect'; stepId: number }
   | { type: 'collect-jobs'; target: string }
+  | { type: 'job-progress'; target: string }
   | { type: 'disconnect'; target: string }
   | { type: 'status'; target: string }
   | { type: 'ping' }
@@ -106,7 +107,7 @@ export interface JobSamples {
   watched: number;
   watchErrors: Record<string, number>;
   updates: number;
-  /** Receipt time minus the job's `updated_at`, per `job:status`. */
+  /** Receipt time minus the job's `updated_at`, per progress `job:status`. */
   latencyMs: Float64Array;
   /** A watcher saw a job `seq` that did not grow. */
   nonMonotonic: number;

@@ -24,6 +24,7 @@ export interface BenchOptions {
   jobs: number;
   jobUpdatesPerS: number;
   jobDurationS: number;
+  jobWatchers: number;
   build: boolean;
   keep: boolean;
   /** Extra node flags for the hub pods, e.g. `--cpu-prof --cpu-prof-dir=bench/results/prof`. */
@@ -49,9 +50,10 @@ const HELP = `npm run bench -- [options]
   --p99-limit MS       p99 a rate must hold to count as sustained (250)
   --probe-duration S   seconds per probe of the highest-rate search (10)
   --max-probes N       probes per target in that search (7)
-  --jobs N             demo.steps jobs in the job scenario (40)
+  --jobs N             demo.steps jobs in the job scenario, all running at once (20)
   --job-rate N         aggregate progress updates per second (200)
   --job-duration S     seconds the job scenario runs (15)
+  --job-watchers N     sockets watching each job (2)
   --no-build           run the last build in dist/ instead of \`npm run build\`
   --keep               keep the bench database and Redis keys (for inspection)
   --baseline REV       also run the hub at git revision REV (built in a temp dir), side by side
@@ -91,6 +93,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       jobs: { type: 'string' },
       'job-rate': { type: 'string' },
       'job-duration': { type: 'string' },
+      'job-watchers': { type: 'string' },
       'no-build': { type: 'boolean' },
       keep: { type: 'boolean' },
       'hub-node-args': { type: 'string' },
@@ -125,9 +128,11 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     p99LimitMs: int('p99-limit', v['p99-limit'], 250, 1, 60_000),
     probeDurationS: int('probe-duration', v['probe-duration'], 10, 1, 600),
     maxProbes: int('max-probes', v['max-probes'], 7, 1, 20),
-    jobs: int('jobs', v.jobs, 40, 1, 10_000),
+    // Each job holds a worker slot and a Postgres connection (WORKER_CONCURRENCY = jobs).
+    jobs: int('jobs', v.jobs, 20, 1, 80),
     jobUpdatesPerS: int('job-rate', v['job-rate'], 200, 1, 100_000),
     jobDurationS: int('job-duration', v['job-duration'], 15, 1, 600),
+    jobWatchers: int('job-watchers', v['job-watchers'], 2, 1, 100),
     build: !v['no-build'],
     keep: Boolean(v.keep),
     hubNodeArgs: (v['hub-node-args'] ?? '').split(' ').filter(Boolean),

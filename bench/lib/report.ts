@@ -102,7 +102,11 @@ export function render(r: BenchReport): string {
   if (r.jobs) {
     out.push('', 'Jobs: demo.steps progress update -> watcher receipt');
     const j = r.jobs;
-    out.push(j.skipped ? `  skipped: ${j.skipped}` : `  ${j.jobs} jobs, ${j.watchers} watchers, ${f(j.updatesPerS, 0)} updates/s received, p50 ${f(j.latency.p50, 2)} ms, p99 ${f(j.latency.p99, 2)} ms, max ${f(j.latency.max, 1)} ms, ${j.nonMonotonic} out-of-order, worker cpu ${f(j.workerCpuMs, 0)} ms`);
+    if (j.skipped) out.push(`  skipped: ${j.skipped}`);
+    else {
+      out.push(`  ${j.jobs} jobs x ${j.steps} steps of ${j.stepMs} ms = ${f(j.updatesPerS, 0)} updates/s, ${j.watchers} watchers; ${j.received}/${j.expected} updates received, ${j.completed}/${j.watchers} saw completed, ${j.nonMonotonic} out of order`);
+      out.push(`  latency p50 ${f(j.latency.p50, 2)} ms, p95 ${f(j.latency.p95, 2)} ms, p99 ${f(j.latency.p99, 2)} ms, max ${f(j.latency.max, 1)} ms (ms resolution of updated_at); cpu worker ${f(j.workerCpuMs, 0)} ms, hub ${f(j.hubCpuMs, 0)} ms`);
+    }
   }
   if (r.targets.length > 0) {
     out.push('', 'Targets:');

@@ -33,8 +33,10 @@ export interface SpawnOptions {
   env: Record<string, string>;
   port: number;
   cwd?: string;
-  /** Path answering 200 once the service is up. */
+  /** Path answering 200 once the service is up ... */
   readyPath?: string;
+  /** ... or, for a process without HTTP, text it prints once ready. */
+  readyText?: string;
   readyTimeoutMs?: number;
 }
 
@@ -42,8 +44,12 @@ export interface SpawnOptions {
 export async function startService(o: SpawnOptions): Promise<Service> {
   const child = spawn(o.command, o.args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
+  let printedReady: () => void = () => {};
+  const printed = new Promise<void>((resolve) => (printedReady = resolve));
   const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(line);
+    const text = chunk.toString('utf8');
+    if (o.readyText && text.includes(o.readyText)) printedReady();
+    for (const line of text.split('\n')) if (line) lines.push(line);
     if (lines.length > 200) lines.splice(0, lines.length - 100);
   };
   child.stdout!.on('data', keep);
@@ -63,7 +69,11 @@ export async function startService(o: SpawnOptions): Promise<Service> {
     throw new Error(`${o.name} exited with ${code} before it was ready:\n${service.tail()}`);
   });
   try {
-    await Promise.race([waitForHttp(`${url}${o.readyPath ?? '/healthz'}`, o.readyTimeoutMs ?? 30_000), died]);
+    const timeoutMs = o.readyTimeoutMs ?? 30_000;
+    const ready = o.readyText
+      ? Promise.race([printed, sleep(timeoutMs).then(() => Promise.reject(new Error(`${o.name} did not print "${o.readyText}" within ${timeoutMs} ms`)))])
+      : waitForHttp(`${url}${o.readyPath ?? '/healthz'}`, timeoutMs);
+    await Promise.race([ready, died]);
   } catch (err) {
     await service.stop();
     throw err;

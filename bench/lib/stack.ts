@@ -157,6 +157,14 @@ export async function startHubPods(runtime: Runtime, env: Record<string, string>
   );
 }
 
+/** One `npm run worker` process (compiled like the hub) with the hub's environment. */
+export function startWorker(runtime: Runtime, env: Record<string, string>, concurrency: number): Promise<Service> {
+  return startService({
+    name: 'worker', command: process.execPath, args: runtime.worker, env: { ...env, WORKER_CONCURRENCY: String(concurrency) },
+    port: 0, cwd: runtime.cwd, readyText: 'worker ready',
+  });
+}
+
 const CEILING_SOURCE = fileURLToPath(new URL('../ceiling-server.ts', import.meta.url));
 const CEILING_BUILT = `${ROOT}bench/results/.build/ceiling-server.mjs`;
 
