@@ -1,14 +1,24 @@
 import { z } from 'zod';
+import { pgText } from './text.js';
 
 const email = z.email('must be a valid email address').max(254);
 const id = z.number().int().min(1).max(2_147_483_647);
-// Path and query values arrive as strings; only they are coerced, never JSON bodies.
-const idFromString = z.coerce.number().int().min(1).max(2_147_483_647);
+/**
+ * Path and query values arrive as strings; only they are converted, never JSON bodies,
+ * and only plain decimal digits count (no "0x10", "1e3" or " 7").
+ */
+const intFromString = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const idFromString = intFromString(1, 2_147_483_647);
 
 export const registerBody = z.object({
   email,
   password: z.string().min(8, 'must be at least 8 characters').max(1024),
-  name: z.string().trim().min(1).max(100),
+  name: pgText().trim().min(1).max(100),
   // Only web URLs: an avatar is put in an <img src>, so no javascript:, data: or custom schemes.
   avatar_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048).nullable().optional(),
 });
@@ -19,7 +29,7 @@ export const changePasswordBody = z.object({
 });
 
 export const loginBody = z.object({
-  email: z.string().min(1).max(254),
+  email: pgText().min(1).max(254),
   password: z.string().min(1).max(1024),
 });
 
@@ -32,7 +42,7 @@ export const idParams = z.object({ id: idFromString });
 
 export const historyQuery = z.object({
   before_seq: idFromString.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: intFromString(1, 100).default(50),
 });
 
 export const createJobBody = z.object({
@@ -40,8 +50,8 @@ export const createJobBody = z.object({
   data: z.unknown().optional(),
 });
 
-export const jobIdParams = z.object({ id: z.string().min(1).max(100) });
+export const jobIdParams = z.object({ id: pgText().min(1).max(100) });
 
 export const listJobsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: intFromString(1, 500).default(100),
 });

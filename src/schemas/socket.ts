@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pgText } from './text.js';
 
 const conversationId = z.number().int().min(1).max(2_147_483_647);
 const seq = z.number().int().min(0).max(2_147_483_647);
@@ -6,9 +7,9 @@ const seq = z.number().int().min(0).max(2_147_483_647);
 /** `message` on /inbox; the length limit is checked apart so it can answer `too_large`. */
 export const sendMessagePayload = z.object({
   conversation_id: conversationId,
-  message: z.string().min(1, 'must not be empty'),
+  message: pgText().min(1, 'must not be empty'),
   type: z.enum(['TEXT', 'IMAGE', 'FILE']),
-  client_msg_id: z.string().min(1).max(64).optional(),
+  client_msg_id: pgText().min(1).max(64).optional(),
 });
 
 /** `message` on the legacy /chat/<id> namespace: the conversation is the namespace. */
@@ -33,4 +34,4 @@ export const syncPayload = z.object({
 
 export const conversationPayload = z.object({ conversation_id: conversationId });
 export const readPayload = z.object({ conversation_id: conversationId, seq });
-export const jobPayload = z.object({ job_id: z.string().min(1).max(100) });
+export const jobPayload = z.object({ job_id: pgText().min(1).max(100) });

@@ -13,7 +13,8 @@ import { connectInbox, request, type ClientSocket } from '../helpers/sockets.js'
  */
 const RUNS = 1000;
 const SEED = 20261125;
-const SOCKET_CODES = ['invalid_payload', 'forbidden', 'not_found', 'rate_limited', 'too_large', 'unavailable'];
+// `unavailable` is not among them: storage is up, so it would mean input reached it and broke it.
+const SOCKET_CODES = ['invalid_payload', 'forbidden', 'not_found', 'rate_limited', 'too_large'];
 const HTTP_CODES: Record<number, string[]> = {
   400: ['invalid_payload'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 413: ['too_large'], 415: ['invalid_payload'],
 };
@@ -77,6 +78,8 @@ const notAnId = fc.oneof(
   weirdString,
   deep,
 );
+/** Wrong types, or strings that name no job of the caller's (answered not_found). */
+const notAJobId = fc.oneof(fc.constantFrom('', null, 1, [], {}, true), weirdString, deep);
 const notAType = fc.oneof(fc.constantFrom('text', 'Text', 'VIDEO', '', null, 1, [], {}), weirdString);
 
 /** A valid-looking payload with one field broken (wrong, a required one missing, or extra-hostile). */
@@ -106,10 +109,13 @@ const socketTargets = () => [
   { event: 'sync', arb: broken({ cursors: { [conversationId]: 0 }, limit: 10 }, { cursors: fc.oneof(junk.filter((j) => typeof j !== 'object' || j === null || Array.isArray(j)), fc.dictionary(fc.oneof(hostileKey, fc.string()), notAnId, { minKeys: 1 })), limit: fc.oneof(notAnId, fc.integer({ min: 501 })) }, ['limit']) },
   { event: 'typing', arb: broken({ conversation_id: conversationId }, { conversation_id: notAnId }) },
   { event: 'read', arb: broken({ conversation_id: conversationId, seq: 0 }, { conversation_id: notAnId, seq: fc.oneof(fc.constantFrom(-1, 1.5, '1', null, [], {}), fc.integer({ max: -1 }), deep) }) },
+  { event: 'job:watch', arb: broken({ job_id: 'x' }, { job_id: notAJobId }) },
+  // Unwatching a job one does not watch is a harmless no-op (ok), so only wrong types here.
+  { event: 'job:unwatch', arb: broken({ job_id: 'x' }, { job_id: fc.oneof(fc.constantFrom('', null, 1, [], {}, true), fc.integer({ min: 101, max: 5000 }).map((n) => 'j'.repeat(n)), deep) }) },
 ];
 
 describe('fuzzing socket events', () => {
-  it.each([0, 1, 2, 3])('target %i: every malformed payload gets an error ack with a contract code', async (i) => {
+  it.each([0, 1, 2, 3, 4, 5])('target %i: every malformed payload gets an error ack with a contract code', async (i) => {
     const { event, arb } = socketTargets()[i]!;
     const payloads = sample(arb.filter(fitsFrame), i);
     expect(payloads).toHaveLength(RUNS);
@@ -137,6 +143,11 @@ const httpTargets = () => [
   { method: 'POST', path: '/api/auth/register', auth: false, arb: broken({ email: 'fuzz@example.test', password: 'longenough', name: 'F', avatar_url: null }, { email, password, name: fc.oneof(fc.constantFrom('', '   ', null, 1, []), fc.integer({ min: 101, max: 1000 }).map((n) => 'n'.repeat(n))), avatar_url: fc.oneof(fc.constantFrom('', 'javascript', 'not a url', 1, [], {}), weirdString.filter((s) => !/^https?:\/\//i.test(s))) }, ['avatar_url']) },
   { method: 'POST', path: '/api/auth/login', auth: false, arb: broken({ email: 'fuzz@example.test', password: 'x' }, { email: fc.oneof(fc.constantFrom('', null, 1, [], {}), fc.integer({ min: 255, max: 5000 }).map((n) => 'e'.repeat(n))), password: fc.oneof(fc.constantFrom('', null, 1, [], {})) }) },
   { method: 'POST', path: '/api/conversations', auth: true, arb: broken({ client_id: 1, worker_id: 2 }, { client_id: notAnId, worker_id: notAnId }) },
+  { method: 'POST', path: '/api/jobs', auth: true, arb: fc.oneof(
+    broken({ name: 'demo.steps', data: { steps: 1, step_ms: 0 } }, { name: fc.oneof(fc.constantFrom('', 'nope', 'DEMO.STEPS', null, 1, [], {}), weirdString), data: fc.oneof(fc.constantFrom(null, 1, 'x', [], {}), deep) }),
+    broken({ steps: 1, step_ms: 0 }, { steps: fc.oneof(fc.constantFrom(0, 1001, 1.5, '1', null), fc.integer({ min: 1001 })), step_ms: fc.oneof(fc.constantFrom(-1, 60001, 0.5, '0', null)) }).map((data) => ({ name: 'demo.steps', data })),
+    notAnId.map((conversation_id) => ({ name: 'conversation.export', data: { conversation_id } })),
+  ) },
   { method: 'POST', path: '/api/auth/password', auth: true, arb: broken({ current_password: 'x', new_password: 'longenough' }, { current_password: fc.constantFrom('', null, 1, [], {}), new_password: password }) },
 ];
 
@@ -154,7 +165,7 @@ function expectContractError(res: { status: number; body: unknown }, sent?: unkn
 }
 
 describe('fuzzing HTTP routes', () => {
-  it.each([0, 1, 2, 3])('target %i: every malformed body gets a contract error', async (i) => {
+  it.each([0, 1, 2, 3, 4])('target %i: every malformed body gets a contract error', async (i) => {
     const { method, path, auth, arb } = httpTargets()[i]!;
     const bodies = sample(arb, 100 + i);
     for (let start = 0; start < bodies.length; start += 25) {
@@ -167,9 +178,18 @@ describe('fuzzing HTTP routes', () => {
     const raws = sample(fc.oneof(fc.string(), fc.constantFrom('{', '{"a":', '[1,', '\u0000', 'null', '"str"', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}')), 200);
     for (const raw of raws.slice(0, 300)) expectContractError(await send('POST', '/api/conversations', raw, ann.cookie, true));
     const ids = sample(fc.oneof(weirdString.filter((s) => s.length < 500), fc.constantFrom('0', '-1', '1.5', '99999999999', 'abc', '%00')), 300);
-    for (const id of ids.filter((v) => !/[\uD800-\uDFFF]/.test(String(v))).slice(0, 300)) {
-      const res = await send('GET', `/api/conversations/${encodeURIComponent(String(id))}/messages?limit=${encodeURIComponent(String(id))}`, undefined, ann.cookie);
-      expectContractError(res);
+    // Small whole numbers are valid limits (and ids); everything else here is not.
+    const malformed = ids.filter((v) => !/[\uD800-\uDFFF]/.test(String(v)) && !/^[1-9]\d{0,2}$/.test(String(v)));
+    for (const id of malformed.slice(0, 300)) {
+      const p = encodeURIComponent(String(id));
+      for (const [method, path] of [
+        ['GET', `/api/conversations/${p}/messages?limit=${p}`],
+        ['GET', `/api/jobs/${p}`],
+        ['POST', `/api/jobs/${p}/cancel`],
+        ['GET', `/api/jobs?limit=${p}`],
+      ] as const) {
+        expectContractError(await send(method, path, undefined, ann.cookie), `${method} ${path}`);
+      }
     }
   }, 120_000);
 });
