@@ -34,9 +34,13 @@ const RETRY_ONE_BY_ONE = new Set(['23505', '40P01']);
  * order (what KeyedQueue gave per message, here per batch).
  */
 export class MessageWriter {
-  private queue: Pending[] = [];
-  private inFlight = 0;
+  /** Messages not yet in a batch, per conversation, in arrival order. */
+  private readonly waiting = new Map<number, Pending[]>();
+  /** Conversations with waiting messages and none in flight, oldest first (a Set keeps insertion order). */
+  private readonly ready = new Set<number>();
+  /** Conversations with a batch in flight. */
   private readonly busy = new Set<number>();
+  private inFlight = 0;
   /** First copy of each (sender, client_msg_id) not yet settled: a retry rides on it. */
   private readonly unsettled = new Map<string, Promise<InsertOutcome>>();
   private readonly maxInFlight: number;
@@ -54,9 +58,7 @@ export class MessageWriter {
     const key = message.clientMsgId === null ? null : `${message.senderId}:${message.clientMsgId}`;
     const first = key === null ? undefined : this.unsettled.get(key);
     if (first) return first.then((o) => (o.status === 'no_conversation' ? o : { status: 'duplicate', record: o.record }));
-    const outcome = new Promise<InsertOutcome>((resolve, reject) => {
-      this.queue.push({ message, onStored, resolve, reject });
-    });
+    const outcome = new Promise<InsertOutcome>((resolve, reject) => this.enqueue({ message, onStored, resolve, reject }));
     if (key !== null) {
       this.unsettled.set(key, outcome);
       const forget = () => this.unsettled.delete(key);
@@ -66,33 +68,38 @@ export class MessageWriter {
     return outcome;
   }
 
+  private enqueue(p: Pending): void {
+    const c = p.message.conversationId;
+    const list = this.waiting.get(c);
+    if (list) list.push(p);
+    else this.waiting.set(c, [p]);
+    if (!this.busy.has(c)) this.ready.add(c);
+  }
+
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.takeBatch();
-      if (batch.length === 0) return;
+    while (this.inFlight < this.maxInFlight && this.ready.size > 0) {
       this.inFlight++;
-      void this.flush(batch);
+      void this.flush(this.takeBatch());
     }
   }
 
   /**
-   * The oldest messages whose conversation is not in flight, up to maxBatch. A message left
-   * behind holds back the later ones of its conversation, so arrival order is kept.
+   * Whole conversations, oldest ready first, up to maxBatch messages; a conversation cut
+   * off by the limit keeps the rest of its messages, in order, for its next batch.
    */
   private takeBatch(): Pending[] {
     const batch: Pending[] = [];
-    const rest: Pending[] = [];
-    const blocked = new Set(this.busy);
-    for (const p of this.queue) {
-      const c = p.message.conversationId;
-      if (batch.length < this.maxBatch && !blocked.has(c)) batch.push(p);
-      else {
-        rest.push(p);
-        blocked.add(c);
-      }
+    for (const c of this.ready) {
+      const list = this.waiting.get(c)!;
+      const room = this.maxBatch - batch.length;
+      if (list.length <= room) {
+        batch.push(...list);
+        this.waiting.delete(c);
+      } else batch.push(...list.splice(0, room));
+      this.ready.delete(c);
+      this.busy.add(c);
+      if (batch.length >= this.maxBatch) break;
     }
-    this.queue = rest;
-    for (const p of batch) this.busy.add(p.message.conversationId);
     return batch;
   }
 
@@ -103,7 +110,11 @@ export class MessageWriter {
     } catch (err) {
       for (const p of batch) p.reject(err);
     } finally {
-      for (const p of batch) this.busy.delete(p.message.conversationId);
+      for (const p of batch) {
+        const c = p.message.conversationId;
+        this.busy.delete(c);
+        if (this.waiting.has(c)) this.ready.add(c);
+      }
       this.inFlight--;
       this.pump();
     }
