@@ -13,7 +13,7 @@ import { parseOptions, type BenchOptions } from './lib/options.js';
 import { render, type BenchReport } from './lib/report.js';
 import { ceilingSeed, seedHub, topology, type Seeded, type Topology } from './lib/seed.js';
 import { stopAll } from './lib/services.js';
-import { createStore, hubEnv, prepareBaseline, prepareRuntime, ROOT, startCeilingPods, startHubPods, startWorker, type BenchStore, type Runtime } from './lib/stack.js';
+import { createStore, hubEnv, prepareRevision, prepareRuntime, ROOT, startCeilingPods, startHubPods, startWorker, type BenchStore, type Runtime } from './lib/stack.js';
 import type { Target, TargetName } from './lib/targets.js';
 import { runConnections, type ConnectionResult } from './scenarios/connections.js';
 import { jobTrackerMissing, runJobs, skippedJobs, type JobResult } from './scenarios/jobs.js';
@@ -150,10 +150,12 @@ function gitCommit(): string {
 
 async function run(options: BenchOptions): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
-  log(options.build ? 'building the hub (npm run build)' : 'using the existing build');
-  const runtime = await prepareRuntime(options.build);
+  const revision = options.hubRev ? await prepareRevision(options.hubRev) : null;
+  if (revision) log(`hub: commit ${revision.commit}, built in ${revision.runtime.cwd}`);
+  else log(options.build ? 'building the hub (npm run build)' : 'using the existing build');
+  const runtime = revision?.runtime ?? (await prepareRuntime(options.build));
   if (runtime.note) log(runtime.note);
-  const baseline = options.baseline ? await prepareBaseline(options.baseline) : null;
+  const baseline = options.baseline ? await prepareRevision(options.baseline) : null;
   if (baseline) log(`baseline: the hub at ${baseline.commit}, built in ${baseline.runtime.cwd}`);
   const stores: BenchStore[] = [];
   const drop = async () => {
@@ -207,7 +209,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     options,
     environment: {
-      node: process.version, cpus: cpus().length, commit: gitCommit(), baselineCommit: baseline?.commit ?? null,
+      node: process.version, cpus: cpus().length, commit: revision?.commit ?? gitCommit(), baselineCommit: baseline?.commit ?? null,
       runtime: runtime.mode, runtimeNote: runtime.note, totalMemGb: Math.round(totalmem() / 2 ** 30),
     },
     conversations: topo.pairs.length,

@@ -31,6 +31,8 @@ export interface BenchOptions {
   hubNodeArgs: string[];
   /** A git revision of the hub to run side by side with the working tree (before/after). */
   baseline: string | null;
+  /** Run the hub from this git revision instead of the working tree (others' uncommitted work left out). */
+  hubRev: string | null;
 }
 
 const HELP = `npm run bench -- [options]
@@ -57,6 +59,7 @@ const HELP = `npm run bench -- [options]
   --no-build           run the last build in dist/ instead of \`npm run build\`
   --keep               keep the bench database and Redis keys (for inspection)
   --baseline REV       also run the hub at git revision REV (built in a temp dir), side by side
+  --hub-rev REV        run the hub from git revision REV instead of the working tree
   --hub-node-args=".." extra node flags for the hub (note the =), e.g.
                        --hub-node-args="--cpu-prof --cpu-prof-dir=bench/results/prof"
 `;
@@ -98,6 +101,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       keep: { type: 'boolean' },
       'hub-node-args': { type: 'string' },
       baseline: { type: 'string' },
+      'hub-rev': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -137,5 +141,6 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     keep: Boolean(v.keep),
     hubNodeArgs: (v['hub-node-args'] ?? '').split(' ').filter(Boolean),
     baseline: v.baseline ?? null,
+    hubRev: v['hub-rev'] ?? null,
   };
 }

@@ -59,9 +59,9 @@ const run = (cmd: string, args: string[], cwd: string) =>
  * A committed revision of the hub, exported to a temporary directory and built there, to run
  * side by side with the working tree: before/after figures under the same load on the box.
  */
-export async function prepareBaseline(rev: string): Promise<{ runtime: Runtime; commit: string }> {
+export async function prepareRevision(rev: string): Promise<{ runtime: Runtime; commit: string }> {
   const commit = await new Promise<string>((resolve, reject) =>
-    execFile('git', ['rev-parse', '--short', `${rev}^{commit}`], { cwd: ROOT }, (err, out) => (err ? reject(new Error(`--baseline: unknown revision ${rev}`)) : resolve(out.trim()))),
+    execFile('git', ['rev-parse', '--short', `${rev}^{commit}`], { cwd: ROOT }, (err, out) => (err ? reject(new Error(`unknown git revision ${rev}`)) : resolve(out.trim()))),
   );
   // Outside the checkout, so `tsc -p .` and vitest never see the copy's sources.
   const dir = `${tmpdir()}/inbox-bench-baseline/${commit}/`;
