@@ -17,5 +17,5 @@ describe('hub start-up failures', () => {
     const lines = hub.output().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(line);
-  }, 20_000);
+  }, 60_000);
 });
