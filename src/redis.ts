@@ -76,6 +76,24 @@ export function createPublisher(opts: Omit<RedisConnectOptions, 'maxRetriesPerRe
   });
 }
 
+/**
+ * Closes a connection without ever hanging: QUIT (pending replies still arrive) while it is
+ * connected, else drop it at once. A disconnected client queues QUIT behind its offline
+ * queue (the adapter's UNSUBSCRIBEs from `io.close()`, say) and would wait for Redis forever,
+ * turning a SIGTERM during a Redis outage into the shutdown deadline and exit code 1.
+ */
+export async function closeRedis(client: RedisClient, timeoutMs = 2000): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([client.quit().then(() => {}, () => {}), gaveUp]);
+    clearTimeout(timer);
+  }
+  if (client.status !== 'end') client.disconnect();
+}
+
 /** Connection options derived from the configuration, for `createRedisClient`. */
 export function redisTarget(config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>) {
   return { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };

@@ -6,9 +6,9 @@ import { HANDSHAKE_DEADLINE_MS } from '../../src/realtime/handshake.js';
 import type { MessageDto } from '../../src/realtime/protocol.js';
 import { api, newConversation, newUser, type TestUser } from '../helpers/http.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
-import { spawnHub, type ChildService } from '../helpers/processes.js';
+import type { ChildService } from '../helpers/processes.js';
 import { collect, connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
-import { expectAlive, readyz, UNAVAILABLE_ACK } from './fault-helpers.js';
+import { expectAlive, readyz, spawnHubPatiently, UNAVAILABLE_ACK } from './fault-helpers.js';
 
 // A hub process over a Postgres cluster of its own, which these tests crash and freeze.
 let pg: PrivatePostgres;
@@ -20,10 +20,10 @@ const sockets: ClientSocket[] = [];
 
 beforeAll(async () => {
   pg = await startPrivatePostgres();
-  hub = await spawnHub({ DATABASE_URL: pg.url, MESSAGE_RATE_LIMIT: '1000' });
+  hub = await spawnHubPatiently({ DATABASE_URL: pg.url, MESSAGE_RATE_LIMIT: '1000' });
   [ann, bob] = await Promise.all([newUser(hub.url, { name: 'Ann' }), newUser(hub.url, { name: 'Bob' })]);
   conversationId = (await newConversation(hub.url, ann, bob)).id;
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   for (const s of sockets) s.close();
@@ -113,7 +113,7 @@ describe('Postgres slow', () => {
       lock.release();
       const ack = await pending;
       expect(ack).toEqual({ ok: true, message: expect.objectContaining({ seq: base + 1, client_msg_id: 'behind-a-short-lock' }) });
-      await expect.poll(() => bobSaw).toEqual([ack.message]);
+      await expect.poll(() => bobSaw, { timeout: 5000 }).toEqual([ack.message]);
     } finally {
       await locker.end();
     }
@@ -135,7 +135,7 @@ describe('Postgres slow', () => {
     }
     const ack = await pending;
     expect(ack).toEqual({ ok: true, message: expect.objectContaining({ seq: base + 1, client_msg_id: 'while-paused' }) });
-    await expect.poll(() => bobSaw).toEqual([ack.message]);
+    await expect.poll(() => bobSaw, { timeout: 5000 }).toEqual([ack.message]);
     await expect.poll(async () => (await readyz(hub.url)).status, { timeout: 8000, interval: 100 }).toBe(200);
     expectAlive(hub);
   }, 30_000);
@@ -168,12 +168,12 @@ describe('Postgres slow', () => {
 
     // The statement was already in the frozen backend's socket: it commits on thaw and is
     // broadcast once. The client's retry with the same client_msg_id gets that message back.
-    await expect.poll(() => bobSaw.length).toBe(1);
+    await expect.poll(() => bobSaw.length, { timeout: 5000 }).toBe(1);
     const late = bobSaw[0]!;
     expect(late).toEqual(expect.objectContaining({ seq: base + 1, client_msg_id: 'frozen-long' }));
     expect(await send(annSocket, 'frozen-long')).toEqual({ ok: true, message: late });
     const sentinel = await send(annSocket, 'after-thaw');
-    await expect.poll(() => bobSaw).toEqual([late, sentinel.message]);
+    await expect.poll(() => bobSaw, { timeout: 5000 }).toEqual([late, sentinel.message]);
     expect(sentinel.message.seq).toBe(base + 2);
     expectAlive(hub);
   }, 40_000);

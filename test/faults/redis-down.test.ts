@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageDto } from '../../src/realtime/protocol.js';
 import { newConversation, newUser, type TestUser } from '../helpers/http.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
-import { spawnHub, type ChildService } from '../helpers/processes.js';
+import type { ChildService } from '../helpers/processes.js';
 import { collect, connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
-import { expectAlive, readyz } from './fault-helpers.js';
+import { expectAlive, readyz, spawnHubPatiently } from './fault-helpers.js';
 
 // Two hub processes over a Redis of their own, which this test kills and starts again;
 // Postgres is this run's shared test database and stays up.
@@ -19,10 +19,10 @@ const sockets: ClientSocket[] = [];
 beforeAll(async () => {
   redis = await startPrivateRedis();
   const env = { REDIS_URL: redis.url, MESSAGE_RATE_LIMIT: '1000' };
-  [podA, podB] = await Promise.all([spawnHub(env), spawnHub(env)]);
+  [podA, podB] = await Promise.all([spawnHubPatiently(env), spawnHubPatiently(env)]);
   [ann, bob] = await Promise.all([newUser(podA.url, { name: 'Ann' }), newUser(podA.url, { name: 'Bob' })]);
   conversationId = (await newConversation(podA.url, ann, bob)).id;
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   for (const s of sockets) s.close();
@@ -69,9 +69,10 @@ describe('Redis killed under two running hubs', () => {
     const annA = await inbox(podA, ann);
     const bobA = await inbox(podA, bob);
     const bobB = await inbox(podB, bob);
-    const crossed = waitFor(bobB, 'message', (m) => m.client_msg_id === 'before-kill');
+    // Everyone has the baseline before the collectors start, so they see only what follows.
+    const baseline = [annA, bobA, bobB].map((s) => waitFor(s, 'message', (m) => m.client_msg_id === 'before-kill'));
     const before = await send(annA, 'before-kill');
-    expect(await crossed).toEqual(before.message);
+    expect(await Promise.all(baseline)).toEqual([before.message, before.message, before.message]);
     const bobASaw = collect(bobA, 'message');
     const bobBSaw = collect(bobB, 'message');
     const annASaw = collect(annA, 'message');
@@ -85,12 +86,12 @@ describe('Redis killed under two running hubs', () => {
     for (const text of during) {
       expect(await send(annA, text)).toEqual({ ok: true, message: expect.objectContaining({ client_msg_id: text }) });
     }
-    await expect.poll(() => ids(bobASaw)).toEqual(during);
+    await expect.poll(() => ids(bobASaw), { timeout: 5000 }).toEqual(during);
     // Sessions live in Postgres, so a new socket still connects to a pod while Redis is down.
     const annA2 = await inbox(podA, ann);
     const fromB = await send(bobB, 'from-pod-b-during');
     expect(fromB.ok).toBe(true);
-    await expect.poll(() => ids(bobBSaw)).toContain('from-pod-b-during');
+    await expect.poll(() => ids(bobBSaw), { timeout: 5000 }).toContain('from-pod-b-during');
 
     await redis.start();
     await expect.poll(async () => (await readyz(podA.url)).status, { timeout: 15_000, interval: 100 }).toBe(200);
@@ -123,6 +124,18 @@ describe('Redis killed under two running hubs', () => {
     expectAlive(podA);
     expectAlive(podB);
     expect(podA.output()).toContain('adapter redis error');
-    expect(await Promise.all([podA.stop('SIGTERM'), podB.stop('SIGTERM')])).toEqual([0, 0]);
+    expect(await podA.stop('SIGTERM')).toBe(0);
   }, 60_000);
+
+  // Known failure, kept visible: the adapter's clients are closed with quit(), which waits
+  // forever behind io.close()'s queued UNSUBSCRIBEs, so the pod only ends at the shutdown
+  // deadline (10 s, exit 1). Closing them with closeRedis in http/plugins/socket-io.ts fixes
+  // it (test/faults/README.md); then this becomes a plain `it`.
+  it.fails('SIGTERM during a Redis outage: the pod closes promptly and exits 0', async () => {
+    await redis.kill();
+    await expect.poll(() => readyz(podB.url), { timeout: 10_000, interval: 100 }).toEqual(redisDown);
+    const started = Date.now();
+    expect(await podB.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(3000);
+  }, 30_000);
 });

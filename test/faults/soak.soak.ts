@@ -2,9 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageDto } from '../../src/realtime/protocol.js';
 import { newConversation, newUser, type TestUser } from '../helpers/http.js';
-import { spawnHub, type ChildService } from '../helpers/processes.js';
+import type { ChildService } from '../helpers/processes.js';
 import { collect, connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
-import { expectAlive } from './fault-helpers.js';
+import { expectAlive, spawnHubPatiently } from './fault-helpers.js';
 
 /**
  * An hour of a small team's chat compressed into one bounded run against one real hub
@@ -44,7 +44,7 @@ const receivers: ClientSocket[] = [];
 
 beforeAll(async () => {
   const probe = new URL('./soak-probe.mjs', import.meta.url).href;
-  hub = await spawnHub({
+  hub = await spawnHubPatiently({
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${probe}`.trim(),
     MESSAGE_RATE_LIMIT: '100000',
     MAX_SOCKETS_PER_USER: '1000',
@@ -56,7 +56,7 @@ beforeAll(async () => {
     receivers.push(socket);
     pairs.push({ ann, conversationId: id, received: collect(socket, 'message') });
   }
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   for (const s of receivers) s.close();

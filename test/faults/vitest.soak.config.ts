@@ -14,7 +14,7 @@ export default defineConfig({
     maxWorkers: 1,
     minWorkers: 1,
     testTimeout: 180_000,
-    hookTimeout: 60_000,
+    hookTimeout: 90_000,
     reporters: ['default'],
   },
 });

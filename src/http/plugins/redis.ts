@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
-import { createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../../redis.js';
+import { closeRedis, createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../../redis.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,9 +21,7 @@ export default fp<{ config: Config }>(
       throw new Error(`${where}: ${(err as Error).message} (start it with: redis-server --daemonize yes)`);
     }
     app.decorate<RedisClient>('redis', redis);
-    app.addHook('onClose', async () => {
-      await redis.quit().catch(() => redis.disconnect());
-    });
+    app.addHook('onClose', () => closeRedis(redis));
   },
   { name: 'redis' },
 );
