@@ -13,7 +13,7 @@ import { parseOptions, type BenchOptions } from './lib/options.js';
 import { render, type BenchReport } from './lib/report.js';
 import { ceilingSeed, seedHub, topology, type Seeded, type Topology } from './lib/seed.js';
 import { stopAll } from './lib/services.js';
-import { createStore, hubEnv, prepareRevision, prepareRuntime, ROOT, startCeilingPods, startHubPods, startWorker, type BenchStore, type Runtime } from './lib/stack.js';
+import { createStore, hubEnv, dirRuntime, prepareRevision, prepareRuntime, ROOT, startCeilingPods, startHubPods, startWorker, type BenchStore, type Runtime } from './lib/stack.js';
 import type { Target, TargetName } from './lib/targets.js';
 import { runConnections, type ConnectionResult } from './scenarios/connections.js';
 import { jobTrackerMissing, runJobs, skippedJobs, type JobResult } from './scenarios/jobs.js';
@@ -153,7 +153,8 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   const revision = options.hubRev ? await prepareRevision(options.hubRev) : null;
   if (revision) log(`hub: commit ${revision.commit}, built in ${revision.runtime.cwd}`);
   else log(options.build ? 'building the hub (npm run build)' : 'using the existing build');
-  const runtime = revision?.runtime ?? (await prepareRuntime(options.build));
+  const fromDir = options.hubDir ? dirRuntime(options.hubDir) : null;
+  const runtime = revision?.runtime ?? fromDir ?? (await prepareRuntime(options.build));
   if (runtime.note) log(runtime.note);
   const baseline = options.baseline ? await prepareRevision(options.baseline) : null;
   if (baseline) log(`baseline: the hub at ${baseline.commit}, built in ${baseline.runtime.cwd}`);
@@ -209,7 +210,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     options,
     environment: {
-      node: process.version, cpus: cpus().length, commit: revision?.commit ?? gitCommit(), baselineCommit: baseline?.commit ?? null,
+      node: process.version, cpus: cpus().length, commit: revision?.commit ?? (options.hubDir ? `dir ${options.hubDir}` : gitCommit()), baselineCommit: baseline?.commit ?? null,
       runtime: runtime.mode, runtimeNote: runtime.note, totalMemGb: Math.round(totalmem() / 2 ** 30),
     },
     conversations: topo.pairs.length,

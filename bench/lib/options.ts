@@ -33,6 +33,8 @@ export interface BenchOptions {
   baseline: string | null;
   /** Run the hub from this git revision instead of the working tree (others' uncommitted work left out). */
   hubRev: string | null;
+  /** Run the hub from this directory's dist/ (an experiment built elsewhere), as-is. */
+  hubDir: string | null;
 }
 
 const HELP = `npm run bench -- [options]
@@ -60,6 +62,7 @@ const HELP = `npm run bench -- [options]
   --keep               keep the bench database and Redis keys (for inspection)
   --baseline REV       also run the hub at git revision REV (built in a temp dir), side by side
   --hub-rev REV        run the hub from git revision REV instead of the working tree
+  --hub-dir DIR        run the hub from DIR/dist (built there beforehand) instead of the working tree
   --hub-node-args=".." extra node flags for the hub (note the =), e.g.
                        --hub-node-args="--cpu-prof --cpu-prof-dir=bench/results/prof"
 `;
@@ -102,6 +105,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       'hub-node-args': { type: 'string' },
       baseline: { type: 'string' },
       'hub-rev': { type: 'string' },
+      'hub-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -142,5 +146,6 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     hubNodeArgs: (v['hub-node-args'] ?? '').split(' ').filter(Boolean),
     baseline: v.baseline ?? null,
     hubRev: v['hub-rev'] ?? null,
+    hubDir: v['hub-dir'] ?? null,
   };
 }

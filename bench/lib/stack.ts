@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { build as esbuild } from 'esbuild';
 import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { createDb } from '../../src/db/client.js';
@@ -38,6 +39,12 @@ export async function prepareRuntime(build: boolean): Promise<Runtime> {
   });
   if (failure === null) return compiled;
   return { ...tsxRuntime(), note: `npm run build failed, ran the hub with tsx instead:\n${failure}` };
+}
+
+export function dirRuntime(dir: string): Runtime {
+  const cwd = resolve(dir);
+  if (!existsSync(`${cwd}/dist/src/server.js`)) throw new Error(`--hub-dir: no ${cwd}/dist/src/server.js (build it there first)`);
+  return { mode: 'compiled', cwd, hub: ['dist/src/server.js'], worker: ['dist/workers/main.js'], note: `hub run from ${cwd}` };
 }
 
 const tsxRuntime = (): Runtime => ({
