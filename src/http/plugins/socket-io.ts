@@ -4,7 +4,7 @@ import { Server } from 'socket.io';
 import type { Config } from '../../config.js';
 import { KeyedQueue } from '../../domain/keyed-queue.js';
 import { RateLimiter } from '../../domain/rate-limiter.js';
-import { createRedisClient, redisTarget, type RedisClient } from '../../redis.js';
+import { closeRedis, createPublisher, createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../../redis.js';
 import { adapterKey } from '../../redis-keys.js';
 import { Broadcaster, type InboxServer } from '../../realtime/broadcaster.js';
 import type { RealtimeContext } from '../../realtime/context.js';
@@ -32,9 +32,12 @@ export interface SocketIoOptions {
 export default fp<SocketIoOptions>(
   async (app, { config, inboxHandlers = [] }) => {
     const target = redisTarget(config);
-    const pub = createRedisClient({ ...target, name: 'hub-adapter-pub', maxRetriesPerRequest: null });
+    // Drops publishes while Redis is down instead of queueing them: a replay after the
+    // outage would deliver stale messages out of order, and clients `sync` anyway.
+    const pub = createPublisher({ ...target, name: 'hub-adapter-pub' });
     const sub = createRedisClient({ ...target, name: 'hub-adapter-sub', maxRetriesPerRequest: null, subscriber: true });
     for (const c of [pub, sub]) c.on('error', (err) => app.log.warn({ err: err.message }, 'adapter redis error'));
+    await Promise.all([waitForRedis(pub), waitForRedis(sub)]);
 
     const io: InboxServer = new Server(app.server, {
       serveClient: true,
@@ -81,7 +84,7 @@ export default fp<SocketIoOptions>(
       });
     });
     app.addHook('onClose', async () => {
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      await Promise.all([closeRedis(pub), closeRedis(sub)]);
     });
   },
   { name: 'socket-io', dependencies: ['db', 'session', 'metrics'] },
