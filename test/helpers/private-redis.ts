@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort } from './processes.js';
+import { freePort, pollUntil } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +33,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     proc.once('exit', () => {
       if (child === proc) child = null;
     });
-    await poll(async () => (await cli('ping')).trim() === 'PONG', `private redis on ${port}`);
+    await pollUntil(async () => (await cli('ping')).trim() === 'PONG', `private redis on ${port}`);
   };
   const kill = async () => {
     const proc = child;
@@ -45,13 +45,4 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 
   await start();
   return { port, url: `redis://127.0.0.1:${port}`, kill, start, cli };
-}
-
-async function poll(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }

@@ -70,3 +70,13 @@ async function waitUntilReady(service: ChildService, timeoutMs = 20_000): Promis
   await service.stop('SIGKILL');
   throw new Error(`hub not ready within ${timeoutMs} ms:\n${service.output()}`);
 }
+
+/** Polls `check` until it holds; fails naming `what` after `timeoutMs`. Errors count as "not yet". */
+export async function pollUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

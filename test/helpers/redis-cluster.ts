@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './processes.js';
+import { freePort, pollUntil } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -44,17 +44,8 @@ export async function startRedisCluster(masters = 3): Promise<PrivateRedisCluste
   return { nodes, env: nodes.map((n) => `${n.host}:${n.port}`).join(','), stop };
 }
 
-async function poll(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const cli = async (port: number, ...args: string[]) => (await run('redis-cli', ['-p', String(port), ...args])).stdout;
 
-const waitForPing = (port: number) => poll(async () => (await cli(port, 'ping')).trim() === 'PONG', `redis on ${port}`);
+const waitForPing = (port: number) => pollUntil(async () => (await cli(port, 'ping')).trim() === 'PONG', `redis on ${port}`, 15_000);
 const waitForClusterOk = (port: number) =>
-  poll(async () => (await cli(port, 'cluster', 'info')).includes('cluster_state:ok'), `cluster state on ${port}`);
+  pollUntil(async () => (await cli(port, 'cluster', 'info')).includes('cluster_state:ok'), `cluster state on ${port}`, 15_000);
