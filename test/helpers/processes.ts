@@ -55,7 +55,7 @@ export function spawnTs(entry: string, env: Record<string, string>, port = 0): C
   };
 }
 
-async function waitUntilReady(service: ChildService, timeoutMs = 20_000): Promise<void> {
+async function waitUntilReady(service: ChildService, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (service.child.exitCode !== null) throw new Error(`hub exited early:\n${service.output()}`);

@@ -9,7 +9,7 @@ let podB: ChildService;
 const sockets: ClientSocket[] = [];
 beforeAll(async () => {
   [podA, podB] = await Promise.all([spawnHub({ MESSAGE_RATE_LIMIT: '1000' }), spawnHub({ MESSAGE_RATE_LIMIT: '1000' })]);
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   for (const s of sockets) s.close();
   await Promise.all([podA?.stop(), podB?.stop()]);

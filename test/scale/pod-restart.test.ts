@@ -82,5 +82,5 @@ describe('a hub pod stopped mid-traffic', () => {
     // What Bob saw live came in order, without duplicates.
     expect(received.map((m) => m.seq)).toEqual(Array.from({ length: received.length }, (_, i) => i + 1));
     if (signal === 'SIGTERM') expect(doomed.output()).toContain('shutting down');
-  }, 60_000);
+  }, 120_000);
 });

@@ -13,7 +13,7 @@ beforeAll(async () => {
   cluster = await startRedisCluster();
   const env = { REDIS_CLUSTER_NODES: cluster.env };
   [podA, podB] = await Promise.all([spawnHub(env), spawnHub(env)]);
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   for (const s of sockets) s.close();
   await Promise.all([podA?.stop(), podB?.stop()]);
