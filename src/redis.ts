@@ -37,7 +37,8 @@ export function createRedisClient(opts: RedisConnectOptions): RedisClient {
     // Routes SSUBSCRIBE to the node that owns each channel's slot (ioredis >= 5.9), which
     // the sharded adapter needs; without it every shard channel lands on one node.
     shardedSubscribers: opts.subscriber ?? false,
-    redisOptions: { connectionName: opts.name, maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 2 },
+    // `null` (retry forever, BullMQ's blocking clients) must survive: `?? 2` would replace it.
+    redisOptions: { connectionName: opts.name, maxRetriesPerRequest: opts.maxRetriesPerRequest === undefined ? 2 : opts.maxRetriesPerRequest },
   });
 }
 

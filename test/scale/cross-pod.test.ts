@@ -1,18 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, newConversation, newUser } from '../helpers/http.js';
+import { expectJobStreamsAcrossPods } from './job-across-pods.js';
 import { spawnHub, type ChildService } from '../helpers/processes.js';
+import { spawnWorker } from '../helpers/worker-process.js';
 import { collect, connect, connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
 
 // Two real hub processes: only the Redis adapter can carry traffic between them.
 let podA: ChildService;
 let podB: ChildService;
+let worker: ChildService;
 const sockets: ClientSocket[] = [];
 beforeAll(async () => {
-  [podA, podB] = await Promise.all([spawnHub({ MESSAGE_RATE_LIMIT: '1000' }), spawnHub({ MESSAGE_RATE_LIMIT: '1000' })]);
+  [podA, podB, worker] = await Promise.all([spawnHub({ MESSAGE_RATE_LIMIT: '1000' }), spawnHub({ MESSAGE_RATE_LIMIT: '1000' }), spawnWorker()]);
 }, 120_000);
 afterAll(async () => {
   for (const s of sockets) s.close();
-  await Promise.all([podA?.stop(), podB?.stop()]);
+  await Promise.all([podA?.stop(), podB?.stop(), worker?.stop()]);
 });
 
 async function inboxOn(pod: ChildService, cookie: string) {
@@ -75,5 +78,9 @@ describe('two hub pods', () => {
     const seen = collect(annA, 'message');
     const reply = await request(legacyB, 'message', { message: 'from legacy B', type: 'TEXT' });
     await expect.poll(() => seen.map((m) => m.id)).toEqual([reply.message.id]);
+  });
+
+  it('job updates from a worker process reach a watcher on another pod, in seq order', async () => {
+    await expectJobStreamsAcrossPods(podA, podB, inboxOn);
   });
 });

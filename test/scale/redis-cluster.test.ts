@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, newConversation, newUser } from '../helpers/http.js';
 import { spawnHub, type ChildService } from '../helpers/processes.js';
+import { spawnWorker } from '../helpers/worker-process.js';
+import { expectJobStreamsAcrossPods } from './job-across-pods.js';
 import { startRedisCluster, type PrivateRedisCluster } from '../helpers/redis-cluster.js';
 import { connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
 
@@ -8,15 +10,16 @@ import { connectInbox, request, waitFor, type ClientSocket } from '../helpers/so
 let cluster: PrivateRedisCluster;
 let podA: ChildService;
 let podB: ChildService;
+let worker: ChildService;
 const sockets: ClientSocket[] = [];
 beforeAll(async () => {
   cluster = await startRedisCluster();
   const env = { REDIS_CLUSTER_NODES: cluster.env };
-  [podA, podB] = await Promise.all([spawnHub(env), spawnHub(env)]);
+  [podA, podB, worker] = await Promise.all([spawnHub(env), spawnHub(env), spawnWorker(env)]);
 }, 120_000);
 afterAll(async () => {
   for (const s of sockets) s.close();
-  await Promise.all([podA?.stop(), podB?.stop()]);
+  await Promise.all([podA?.stop(), podB?.stop(), worker?.stop()]);
   await cluster?.stop();
 });
 
@@ -55,5 +58,9 @@ describe('Redis Cluster (sharded adapter)', () => {
     const ack = await request(annB, 'message', { conversation_id: conv.id, message: 'x', type: 'TEXT' });
     expect(await got).toEqual(ack.message);
     expect((await api(podB.url, 'GET', '/readyz')).status).toBe(200);
+  });
+
+  it('job updates published by a worker (sharded SPUBLISH) reach a watcher on another pod', async () => {
+    await expectJobStreamsAcrossPods(podA, podB, inboxOn);
   });
 });
