@@ -108,6 +108,20 @@ describe('sessions', () => {
     expect((await api(hub.url, 'GET', '/api/me', { cookie: otherCookie })).status).toBe(200);
   });
 
+  it('slides: a session past half its lifetime is renewed on use; an expired one is refused', async () => {
+    const u = await newUser(hub.url);
+    const sql = hub.app.dbHandle.sql;
+    const expiresIn = async () => {
+      const [row] = await sql`select extract(epoch from expires_at - now())::int as s from sessions where user_id = ${u.user.id}`;
+      return row!.s as number;
+    };
+    await sql`update sessions set expires_at = now() + interval '1 hour' where user_id = ${u.user.id}`;
+    expect((await api(hub.url, 'GET', '/api/me', { cookie: u.cookie })).status).toBe(200);
+    expect(await expiresIn()).toBeGreaterThan(336 * 3600 - 60);
+    await sql`update sessions set expires_at = now() - interval '1 second' where user_id = ${u.user.id}`;
+    expect((await api(hub.url, 'GET', '/api/me', { cookie: u.cookie })).status).toBe(401);
+  });
+
   it('stores only a hash of the token and a slow salted password hash', async () => {
     const u = await newUser(hub.url);
     const token = u.cookie.split('=')[1]!.split('.')[0]!;
