@@ -5,6 +5,7 @@ import { installErrorHandlers } from './http/error-handler.js';
 import { adminQueues } from './http/plugins/admin-queues.js';
 import dbPlugin from './http/plugins/db.js';
 import docsPlugin from './http/plugins/docs.js';
+import jobMetrics from './http/plugins/job-metrics.js';
 import metricsPlugin from './http/plugins/metrics.js';
 import originGuard from './http/plugins/origin-guard.js';
 import queuesPlugin from './http/plugins/queues.js';
@@ -47,6 +48,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(sessionPlugin, { config });
   await app.register(socketIoPlugin, { config, inboxHandlers: [jobWatchHandlers] });
   await app.register(queuesPlugin, { config });
+  await app.register(jobMetrics, { config });
 
   await app.register(docsPlugin);
   await app.register(healthRoutes);

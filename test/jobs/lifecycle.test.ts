@@ -284,3 +284,23 @@ describe('conversation.export', () => {
     );
   });
 });
+
+describe('job metrics', () => {
+  it('/metrics counts a job\'s status changes by state', async () => {
+    const scrape = async () => (await fetch(`${hub.url}/metrics`)).text();
+    const count = (text: string, state: string) =>
+      Number(text.split('\n').find((l) => l.startsWith('inbox_job_events_total{') && l.includes(`state="${state}"`))?.split(' ').at(-1) ?? 0);
+    const before = await scrape();
+    const ann = await newUser(hub.url);
+    const socket = await inbox(ann);
+    const got = jobEvents(socket);
+    const job = await enqueue(ann, 'demo.steps', { steps: 3, step_ms: 0 });
+    await settle(await watch(socket, job.job_id), got, (j) => j.state === 'completed');
+    // BullMQ's event stream reaches the hub a moment after the worker's own status update.
+    await expect.poll(async () => count(await scrape(), 'completed') - count(before, 'completed')).toBe(1);
+    const after = await scrape();
+    expect(count(after, 'active') - count(before, 'active')).toBe(1);
+    expect(count(after, 'waiting') - count(before, 'waiting')).toBe(1);
+    expect(count(after, 'failed') - count(before, 'failed')).toBe(0);
+  });
+});

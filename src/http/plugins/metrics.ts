@@ -13,7 +13,7 @@ export interface HubMetrics {
   messagesBroadcast: Counter;
   /** Time from a socket event's arrival to its ack, by event and outcome (ok or error code). */
   ackLatency: Histogram<'event' | 'outcome'>;
-  /** Job status changes seen by this pod, by state. */
+  /** Job status changes, by state, from BullMQ's event stream (every pod sees all of them). */
   jobEvents: Counter<'state'>;
 }
 
@@ -40,7 +40,12 @@ export function createHubMetrics(pod: string): HubMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
-    jobEvents: new Counter({ name: 'inbox_job_events_total', help: 'Job status changes seen by this pod', labelNames: ['state'], registers }),
+    jobEvents: new Counter({
+      name: 'inbox_job_events_total',
+      help: 'Job status changes by state, from BullMQ events (every pod counts all jobs: use max, not sum)',
+      labelNames: ['state'],
+      registers,
+    }),
   };
 }
 
