@@ -9,10 +9,14 @@ export interface WriterOptions {
   /** Batches in flight at once: each holds a pool connection, and they overlap Postgres' fsyncs. */
   maxInFlight?: number;
   maxBatch?: number;
+  /** How long waiting messages defer to a batch in flight before a second one overlaps it. */
+  overlapAfterMs?: number;
 }
 
 interface Pending {
   message: NewMessage;
+  /** performance.now() when it was written. */
+  at: number;
   onStored: OnStored | undefined;
   resolve(outcome: InsertOutcome): void;
   reject(err: unknown): void;
@@ -26,7 +30,7 @@ const RETRY_ONE_BY_ONE = new Set(['23505', '40P01']);
  * Group commit for chat messages. Messages arriving while earlier batches are in flight
  * wait and then go together in one statement and one commit, so under load a commit (a WAL
  * flush) and a round trip are shared by many messages, and with no load a message goes at
- * once, alone: there is no timer and no added latency.
+ * once, alone: there is no timer, only the end of the current event-loop turn.
  *
  * Order: a conversation is in at most one batch in flight. Its messages are stored in
  * arrival order with consecutive seqs, `onStored` runs for them in seq order right after the
@@ -41,10 +45,14 @@ export class MessageWriter {
   /** Conversations with a batch in flight. */
   private readonly busy = new Set<number>();
   private inFlight = 0;
+  private waitingCount = 0;
+  private pumpScheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   /** First copy of each (sender, client_msg_id) not yet settled: a retry rides on it. */
   private readonly unsettled = new Map<string, Promise<InsertOutcome>>();
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
+  private readonly overlapAfterMs: number;
 
   constructor(
     private readonly sql: Sql,
@@ -52,13 +60,14 @@ export class MessageWriter {
   ) {
     this.maxInFlight = options.maxInFlight ?? 2;
     this.maxBatch = options.maxBatch ?? 256;
+    this.overlapAfterMs = options.overlapAfterMs ?? 2;
   }
 
   write(message: NewMessage, onStored?: OnStored): Promise<InsertOutcome> {
     const key = message.clientMsgId === null ? null : `${message.senderId}:${message.clientMsgId}`;
     const first = key === null ? undefined : this.unsettled.get(key);
     if (first) return first.then((o) => (o.status === 'no_conversation' ? o : { status: 'duplicate', record: o.record }));
-    const outcome = new Promise<InsertOutcome>((resolve, reject) => this.enqueue({ message, onStored, resolve, reject }));
+    const outcome = new Promise<InsertOutcome>((resolve, reject) => this.enqueue({ message, at: performance.now(), onStored, resolve, reject }));
     if (key !== null) {
       this.unsettled.set(key, outcome);
       const forget = () => this.unsettled.delete(key);
@@ -73,14 +82,46 @@ export class MessageWriter {
     const list = this.waiting.get(c);
     if (list) list.push(p);
     else this.waiting.set(c, [p]);
+    this.waitingCount++;
     if (!this.busy.has(c)) this.ready.add(c);
   }
 
+  /**
+   * Batches are formed in the event loop's check phase, after every socket read in this
+   * loop turn has queued its messages, so a burst read at once goes as one batch.
+   */
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.ready.size > 0) {
-      this.inFlight++;
-      void this.flush(this.takeBatch());
-    }
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      while (this.inFlight < this.maxInFlight && this.ready.size > 0) {
+        const wait = this.inFlight === 0 ? 0 : this.overlapWait();
+        if (wait > 0) return this.pumpIn(wait);
+        this.inFlight++;
+        void this.flush(this.takeBatch());
+      }
+    });
+  }
+
+  /**
+   * While a batch is in flight, the next one waits for it unless its oldest message has
+   * waited `overlapAfterMs` or a full batch is waiting: every commit costs Postgres a WAL
+   * flush, so at moderate rates one batch after another carries more messages per commit
+   * than two at once, and a slow commit still gets overlapped.
+   */
+  private overlapWait(): number {
+    if (this.waitingCount >= this.maxBatch) return 0;
+    const oldest = this.waiting.get(this.ready.values().next().value!)![0]!.at;
+    return Math.max(0, this.overlapAfterMs - (performance.now() - oldest));
+  }
+
+  private pumpIn(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.pump();
+    }, Math.ceil(ms));
   }
 
   /**
@@ -100,6 +141,7 @@ export class MessageWriter {
       this.busy.add(c);
       if (batch.length >= this.maxBatch) break;
     }
+    this.waitingCount -= batch.length;
     return batch;
   }
 
