@@ -4,7 +4,6 @@ import type { Socket } from 'socket.io';
 import type { Config } from '../config.js';
 import type { HubMetrics } from '../http/plugins/metrics.js';
 import { isMember } from '../domain/conversations.js';
-import type { KeyedQueue } from '../domain/keyed-queue.js';
 import type { RateLimiter } from '../domain/rate-limiter.js';
 import { forbidden } from '../errors.js';
 import type { Broadcaster } from './broadcaster.js';
@@ -19,8 +18,6 @@ export interface RealtimeContext {
   config: Config;
   broadcaster: Broadcaster;
   messageLimiter: RateLimiter;
-  /** Serialises store-then-broadcast per conversation on this pod (see KeyedQueue). */
-  conversationQueue: KeyedQueue<number>;
   log: FastifyBaseLogger;
   metrics: HubMetrics;
 }

@@ -2,7 +2,6 @@ import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
 import type { Config } from '../../config.js';
-import { KeyedQueue } from '../../domain/keyed-queue.js';
 import { RateLimiter } from '../../domain/rate-limiter.js';
 import { closeRedis, createPublisher, createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../../redis.js';
 import { adapterKey } from '../../redis-keys.js';
@@ -54,7 +53,6 @@ export default fp<SocketIoOptions>(
       config,
       broadcaster,
       messageLimiter,
-      conversationQueue: new KeyedQueue<number>(),
       metrics: app.metrics,
       log: app.log,
     };
