@@ -34,12 +34,15 @@ interface Target {
   jobs: JobState;
 }
 
+/** One `job:status` as a watcher got it: its seq, and the latency if it was a progress update. */
+type JobEvent = [seq: number, latencyMs: number | null];
+
 interface JobState {
   watched: number;
   watchErrors: Record<string, number>;
-  latency: number[];
-  lastSeq: Map<string, number>;
-  nonMonotonic: number;
+  /** Per `socket:job`, in arrival order; judged against the watch's snapshot at collect time. */
+  events: Map<string, JobEvent[]>;
+  snapshotSeq: Map<string, number>;
   completed: number;
 }
 
@@ -53,7 +56,7 @@ const targets = new Map<string, Target>();
 const steps = new Map<number, Step>();
 const agentId = process.env.BENCH_AGENT_ID ?? String(process.pid);
 
-const newJobState = (): JobState => ({ watched: 0, watchErrors: {}, latency: [], lastSeq: new Map(), nonMonotonic: 0, completed: 0 });
+const newJobState = (): JobState => ({ watched: 0, watchErrors: {}, events: new Map(), snapshotSeq: new Map(), completed: 0 });
 
 function targetOf(name: string, seqStride = 1): Target {
   let t = targets.get(name);
@@ -89,14 +92,13 @@ function onDelivery(t: Target, socketIndex: number, ownId: string, m: MessageDto
 
 function onJobStatus(t: Target, socketIndex: number, job: JobDto): void {
   const now = clock();
-  const s = t.jobs;
   const key = `${socketIndex}:${job.job_id}`;
-  const last = s.lastSeq.get(key);
-  if (last !== undefined && job.seq <= last) s.nonMonotonic++;
-  s.lastSeq.set(key, job.seq);
-  if (job.state === 'completed') s.completed++;
   // Progress updates only: the first `active` (attempt started) can precede the watch.
-  if (job.state === 'active' && job.progress > 0) s.latency.push(now - Date.parse(job.updated_at));
+  const latency = job.state === 'active' && job.progress > 0 ? now - Date.parse(job.updated_at) : null;
+  const list = t.jobs.events.get(key);
+  if (list) list.push([job.seq, latency]);
+  else t.jobs.events.set(key, [[job.seq, latency]]);
+  if (job.state === 'completed') t.jobs.completed++;
 }
 
 function openSocket(t: Target, index: number, spec: SocketSpec, timeoutMs: number): Promise<number> {
@@ -227,18 +229,25 @@ function collect(stepId: number): StepSamples {
   return { ...c, latencyMs: Float64Array.from(s!.latency), ackLatencyMs: Float64Array.from(s!.ackLatency) };
 }
 
-/** Each watcher asks `job:watch` for its jobs; later `job:status` events are measured. */
-async function watchJobs(req: JobWatchRequest): Promise<{ watched: number; errors: Record<string, number> }> {
+/**
+ * Each watcher asks `job:watch` for its jobs; later `job:status` events are measured.
+ * `stepsBefore` counts the demo.steps progress already made when a watch began (from
+ * the snapshot's `step k/n` status text): those updates went out before the watch.
+ */
+async function watchJobs(req: JobWatchRequest): Promise<{ watched: number; errors: Record<string, number>; stepsBefore: number }> {
   const t = targetOf(req.target);
   const errors: Record<string, number> = {};
   let watched = 0;
+  let stepsBefore = 0;
   await Promise.all(
     req.watches.flatMap(({ socket, jobIds }) =>
       jobIds.map(async (jobId) => {
         try {
           const ack = await t.sockets[socket]!.timeout(req.timeoutMs).emitWithAck('job:watch', { job_id: jobId });
-          if (ack.ok) watched++;
-          else bump(errors, ack.error.code);
+          if (!ack.ok) return bump(errors, ack.error.code);
+          watched++;
+          t.jobs.snapshotSeq.set(`${socket}:${jobId}`, ack.job.seq);
+          stepsBefore += Number(/^step (\d+)\//.exec(ack.job.status_text ?? '')?.[1] ?? 0);
         } catch {
           bump(errors, 'ack_timeout');
         }
@@ -247,16 +256,31 @@ async function watchJobs(req: JobWatchRequest): Promise<{ watched: number; error
   );
   t.jobs.watched += watched;
   for (const [k, n] of Object.entries(errors)) t.jobs.watchErrors[k] = (t.jobs.watchErrors[k] ?? 0) + n;
-  return { watched, errors };
+  return { watched, errors, stepsBefore };
 }
 
+/**
+ * A change stored while a watch was being set up may arrive before the ack, or after it
+ * inside the snapshot: only changes after the snapshot's seq count, in arrival order.
+ */
 function collectJobs(name: string): JobSamples {
   const t = targetOf(name);
   const s = t.jobs;
   t.jobs = newJobState();
+  const latency: number[] = [];
+  let nonMonotonic = 0;
+  for (const [key, events] of s.events) {
+    let last = s.snapshotSeq.get(key) ?? 0;
+    for (const [seq, ms] of events) {
+      if (seq <= (s.snapshotSeq.get(key) ?? 0)) continue;
+      if (seq <= last) nonMonotonic++;
+      last = Math.max(last, seq);
+      if (ms !== null) latency.push(ms);
+    }
+  }
   return {
-    watched: s.watched, watchErrors: s.watchErrors, updates: s.latency.length,
-    latencyMs: Float64Array.from(s.latency), nonMonotonic: s.nonMonotonic, completed: s.completed,
+    watched: s.watched, watchErrors: s.watchErrors, updates: latency.length,
+    latencyMs: Float64Array.from(latency), nonMonotonic, completed: s.completed,
   };
 }
 

@@ -35,7 +35,7 @@ const RETRY_ONE_BY_ONE = new Set(['23505', '40P01']);
  * Order: a conversation is in at most one batch in flight. Its messages are stored in
  * arrival order with consecutive seqs, `onStored` runs for them in seq order right after the
  * commit, and its next batch is only formed after that, so broadcasts leave this pod in seq
- * order (what KeyedQueue gave per message, here per batch).
+ * order.
  */
 export class MessageWriter {
   /** Messages not yet in a batch, per conversation, in arrival order. */
