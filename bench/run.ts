@@ -12,6 +12,7 @@ import { checkTargets } from './lib/checks.js';
 import { parseOptions, type BenchOptions } from './lib/options.js';
 import { render, type BenchReport } from './lib/report.js';
 import { ceilingSeed, seedHub, topology, type Seeded, type Topology } from './lib/seed.js';
+import { machineTicks } from './lib/proc.js';
 import { stopAll } from './lib/services.js';
 import { createStore, hubEnv, dirRuntime, prepareRevision, prepareRuntime, ROOT, startCeilingPods, startHubPods, startWorker, type BenchStore, type Runtime } from './lib/stack.js';
 import type { Target, TargetName } from './lib/targets.js';
@@ -138,6 +139,14 @@ async function jobScenario(hub: ReturnType<typeof hubKind>, topo: Topology, o: B
   }
 }
 
+/** How busy the machine is before the bench starts anything: 2 s of /proc/stat. */
+async function backgroundBusy(): Promise<number> {
+  const a = machineTicks();
+  await new Promise((r) => setTimeout(r, 2000));
+  const b = machineTicks();
+  return (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
+}
+
 function gitCommit(): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
@@ -158,6 +167,8 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   if (runtime.note) log(runtime.note);
   const baseline = options.baseline ? await prepareRevision(options.baseline) : null;
   if (baseline) log(`baseline: the hub at ${baseline.commit}, built in ${baseline.runtime.cwd}`);
+  const background = await backgroundBusy();
+  log(`box busy before the run: ${background.toFixed(0)}% (other work on the machine skews every figure)`);
   const stores: BenchStore[] = [];
   const drop = async () => {
     if (options.keep) log(`kept databases and Redis prefixes ${stores.map((x) => x.redisPrefix).join(', ')}`);
@@ -211,7 +222,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     options,
     environment: {
       node: process.version, cpus: cpus().length, commit: revision?.commit ?? (options.hubDir ? `dir ${options.hubDir}` : gitCommit()), baselineCommit: baseline?.commit ?? null,
-      runtime: runtime.mode, runtimeNote: runtime.note, totalMemGb: Math.round(totalmem() / 2 ** 30),
+      runtime: runtime.mode, runtimeNote: runtime.note, totalMemGb: Math.round(totalmem() / 2 ** 30), backgroundBusyPct: background,
     },
     conversations: topo.pairs.length,
     steps,

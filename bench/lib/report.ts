@@ -9,7 +9,10 @@ export interface BenchReport {
   startedAt: string;
   command: string;
   options: BenchOptions;
-  environment: { node: string; cpus: number; commit: string; baselineCommit: string | null; runtime: string; runtimeNote: string | null; totalMemGb: number };
+  environment: {
+    node: string; cpus: number; commit: string; baselineCommit: string | null; runtime: string; runtimeNote: string | null;
+    totalMemGb: number; backgroundBusyPct: number;
+  };
   conversations: number;
   steps: StepResult[];
   maxRate: MaxRateResult[];
@@ -81,7 +84,8 @@ function connectionsTable(list: ConnectionResult[]): string {
 export function render(r: BenchReport): string {
   const o = r.options;
   const out: string[] = [];
-  out.push(`Inbox hub benchmark, ${r.startedAt}, commit ${r.environment.commit}, node ${r.environment.node}, ${r.environment.cpus} cores, ${o.pods} pod(s), hub ${r.environment.runtime}`);
+  const e = r.environment;
+  out.push(`Inbox hub benchmark, ${r.startedAt}, commit ${e.commit}, node ${e.node}, ${e.cpus} cores, ${o.pods} pod(s), hub ${e.runtime}, box ${f(e.backgroundBusyPct, 0)}% busy before the run`);
   out.push(`command: ${r.command}`);
   if (r.steps.length > 0) {
     out.push('', `Messages: ${o.users} users x ${o.conversations} conversations (${r.conversations} conversations), ${o.bodySize}-char messages, ${o.durationS} s per step`);
@@ -109,7 +113,7 @@ export function render(r: BenchReport): string {
     }
   }
   if (r.targets.length > 0) {
-    out.push('', 'Targets:');
+    out.push('', `Targets (issue 7, for one pod on this machine${o.pods > 1 ? `; this run had ${o.pods} pods` : ''}):`);
     for (const t of r.targets) out.push(`  [${t.status.toUpperCase()}] ${t.name}: ${t.detail}`);
   }
   for (const n of r.notes) out.push('', `note: ${n}`);

@@ -22,9 +22,12 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-// A retried client_msg_id already stored (23505), or a lock cycle with another pod's batch
-// (40P01): the statement stored nothing, and one-by-one inserts sort either out.
-const RETRY_ONE_BY_ONE = new Set(['23505', '40P01']);
+// The batch statement failed on its data (class 22: bad value; 23: a retried client_msg_id
+// already stored, a sender deleted meanwhile) or lost a lock cycle with another pod's batch
+// (class 40). It stored nothing; one-by-one inserts answer the duplicates and let one bad
+// message fail alone instead of taking its batch with it. Anything else (the connection,
+// the server) fails every message of the batch: nothing was stored, nothing is sent.
+const retryOneByOne = (err: unknown) => /^(22|23|40)/.test(String((err as PostgresError).code ?? ''));
 
 /**
  * Group commit for chat messages. Messages arriving while earlier batches are in flight
@@ -168,7 +171,7 @@ export class MessageWriter {
     try {
       return await messagesRepo.insertMessages(this.sql, messages);
     } catch (err) {
-      if (!RETRY_ONE_BY_ONE.has((err as PostgresError).code)) throw err;
+      if (!retryOneByOne(err)) throw err;
       const out: Array<InsertOutcome | Error> = [];
       for (const m of messages) out.push(await messagesRepo.insertMessage(this.sql, m).catch((e: unknown) => asError(e)));
       return out;
