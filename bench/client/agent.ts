@@ -3,17 +3,18 @@
  * open-loop schedule, and measures what every socket receives. Runs as a forked child
  * of bench/run.ts; one process holds at most a few thousand sockets (open-file limit).
  */
-import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, JobDto, MessageDto, ServerToClientEvents } from '../../src/realtime/protocol.js';
+import { io } from 'socket.io-client';
+import type { MessageDto } from '../../src/realtime/protocol.js';
+import { JobWatches } from './job-watch.js';
 import {
   clock,
   type AgentEnvelope,
   type AgentReply,
   type AgentRequest,
+  type ClientSocket,
   type ConnectRequest,
   type ConnectResult,
   type JobSamples,
-  type JobWatchRequest,
   type SendResult,
   type SocketSpec,
   type SocketStatus,
@@ -23,27 +24,13 @@ import {
 } from './protocol.js';
 import { SeqTracker } from './seq-tracker.js';
 
-type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-
 interface Target {
   sockets: ClientSocket[];
   senders: Array<{ socket: ClientSocket; conversationId: number; peers: number }>;
   tracker: SeqTracker;
   seqStride: number;
   dropped: number;
-  jobs: JobState;
-}
-
-/** One `job:status` as a watcher got it: its seq, and the latency if it was a progress update. */
-type JobEvent = [seq: number, latencyMs: number | null];
-
-interface JobState {
-  watched: number;
-  watchErrors: Record<string, number>;
-  /** Per `socket:job`, in arrival order; judged against the watch's snapshot at collect time. */
-  events: Map<string, JobEvent[]>;
-  snapshotSeq: Map<string, number>;
-  completed: number;
+  jobs: JobWatches;
 }
 
 interface Step extends Omit<StepCounters, 'dropped'> {
@@ -56,12 +43,10 @@ const targets = new Map<string, Target>();
 const steps = new Map<number, Step>();
 const agentId = process.env.BENCH_AGENT_ID ?? String(process.pid);
 
-const newJobState = (): JobState => ({ watched: 0, watchErrors: {}, events: new Map(), snapshotSeq: new Map(), completed: 0 });
-
 function targetOf(name: string, seqStride = 1): Target {
   let t = targets.get(name);
   if (!t) {
-    t = { sockets: [], senders: [], tracker: new SeqTracker(), seqStride, dropped: 0, jobs: newJobState() };
+    t = { sockets: [], senders: [], tracker: new SeqTracker(), seqStride, dropped: 0, jobs: new JobWatches() };
     targets.set(name, t);
   }
   return t;
@@ -90,17 +75,6 @@ function onDelivery(t: Target, socketIndex: number, ownId: string, m: MessageDto
   step.latency.push(now - Number(m.message.slice(bar + 1, m.message.indexOf('|', bar + 1))));
 }
 
-function onJobStatus(t: Target, socketIndex: number, job: JobDto): void {
-  const now = clock();
-  const key = `${socketIndex}:${job.job_id}`;
-  // Progress updates only: the first `active` (attempt started) can precede the watch.
-  const latency = job.state === 'active' && job.progress > 0 ? now - Date.parse(job.updated_at) : null;
-  const list = t.jobs.events.get(key);
-  if (list) list.push([job.seq, latency]);
-  else t.jobs.events.set(key, [[job.seq, latency]]);
-  if (job.state === 'completed') t.jobs.completed++;
-}
-
 function openSocket(t: Target, index: number, spec: SocketSpec, timeoutMs: number): Promise<number> {
   const started = clock();
   const socket: ClientSocket = io(`${spec.url}/inbox`, {
@@ -113,7 +87,7 @@ function openSocket(t: Target, index: number, spec: SocketSpec, timeoutMs: numbe
   });
   const ownId = String(spec.userId);
   socket.on('message', (m) => onDelivery(t, index, ownId, m));
-  socket.on('job:status', (job) => onJobStatus(t, index, job));
+  socket.on('job:status', (job) => t.jobs.onStatus(index, job));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error('ready_timeout')), timeoutMs);
     const fail = (err: Error) => {
@@ -229,59 +203,11 @@ function collect(stepId: number): StepSamples {
   return { ...c, latencyMs: Float64Array.from(s!.latency), ackLatencyMs: Float64Array.from(s!.ackLatency) };
 }
 
-/**
- * Each watcher asks `job:watch` for its jobs; later `job:status` events are measured.
- * `stepsBefore` counts the demo.steps progress already made when a watch began (from
- * the snapshot's `step k/n` status text): those updates went out before the watch.
- */
-async function watchJobs(req: JobWatchRequest): Promise<{ watched: number; errors: Record<string, number>; stepsBefore: number }> {
-  const t = targetOf(req.target);
-  const errors: Record<string, number> = {};
-  let watched = 0;
-  let stepsBefore = 0;
-  await Promise.all(
-    req.watches.flatMap(({ socket, jobIds }) =>
-      jobIds.map(async (jobId) => {
-        try {
-          const ack = await t.sockets[socket]!.timeout(req.timeoutMs).emitWithAck('job:watch', { job_id: jobId });
-          if (!ack.ok) return bump(errors, ack.error.code);
-          watched++;
-          t.jobs.snapshotSeq.set(`${socket}:${jobId}`, ack.job.seq);
-          stepsBefore += Number(/^step (\d+)\//.exec(ack.job.status_text ?? '')?.[1] ?? 0);
-        } catch {
-          bump(errors, 'ack_timeout');
-        }
-      }),
-    ),
-  );
-  t.jobs.watched += watched;
-  for (const [k, n] of Object.entries(errors)) t.jobs.watchErrors[k] = (t.jobs.watchErrors[k] ?? 0) + n;
-  return { watched, errors, stepsBefore };
-}
-
-/**
- * A change stored while a watch was being set up may arrive before the ack, or after it
- * inside the snapshot: only changes after the snapshot's seq count, in arrival order.
- */
 function collectJobs(name: string): JobSamples {
   const t = targetOf(name);
-  const s = t.jobs;
-  t.jobs = newJobState();
-  const latency: number[] = [];
-  let nonMonotonic = 0;
-  for (const [key, events] of s.events) {
-    let last = s.snapshotSeq.get(key) ?? 0;
-    for (const [seq, ms] of events) {
-      if (seq <= (s.snapshotSeq.get(key) ?? 0)) continue;
-      if (seq <= last) nonMonotonic++;
-      last = Math.max(last, seq);
-      if (ms !== null) latency.push(ms);
-    }
-  }
-  return {
-    watched: s.watched, watchErrors: s.watchErrors, updates: latency.length,
-    latencyMs: Float64Array.from(latency), nonMonotonic, completed: s.completed,
-  };
+  const samples = t.jobs.samples();
+  t.jobs = new JobWatches();
+  return samples;
 }
 
 function status(name: string): SocketStatus {
@@ -303,7 +229,7 @@ async function handle(req: AgentRequest): Promise<unknown> {
     case 'step': return runStep(req);
     case 'counters': return counters(req.stepId);
     case 'collect': return collect(req.stepId);
-    case 'watch-jobs': return watchJobs(req);
+    case 'watch-jobs': return targetOf(req.target).jobs.watch(targetOf(req.target).sockets, req.watches, req.timeoutMs);
     case 'collect-jobs': return collectJobs(req.target);
     case 'job-progress': return { completed: targets.get(req.target)?.jobs.completed ?? 0 };
     case 'disconnect': return disconnect(req.target);

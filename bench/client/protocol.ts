@@ -3,6 +3,10 @@
  * Node IPC ('advanced' serialization, so latency samples travel as Float64Array).
  * The same agent code drives the hub and the ceiling; only the connect spec differs.
  */
+import type { Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../src/realtime/protocol.js';
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /** One socket an agent opens on a target. */
 export interface SocketSpec {
