@@ -32,8 +32,9 @@ const retryOneByOne = (err: unknown) => /^(22|23|40)/.test(String((err as Postgr
 /**
  * Group commit for chat messages. Messages arriving while earlier batches are in flight
  * wait and then go together in one statement and one commit, so under load a commit (a WAL
- * flush) and a round trip are shared by many messages, and with no load a message goes at
- * once, alone: there is no timer, only the end of the current event-loop turn.
+ * flush) and a round trip are shared by many messages. With nothing in flight a message
+ * goes at the end of the current event-loop turn, with whatever else that turn read: an
+ * idle hub adds no delay.
  *
  * Order: a conversation is in at most one batch in flight. Its messages are stored in
  * arrival order with consecutive seqs, `onStored` runs for them in seq order right after the
