@@ -60,12 +60,16 @@ export function createPublisher(opts: Omit<RedisConnectOptions, 'maxRetriesPerRe
     ? new Cluster([...opts.clusterNodes], {
         clusterRetryStrategy: retryStrategy,
         enableOfflineQueue: false,
+        enableAutoPipelining: true,
         redisOptions: { connectionName: opts.name, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false },
       })
     : new Redis(opts.url, {
         connectionName: opts.name,
         retryStrategy,
         enableOfflineQueue: false,
+        // The publishes of one group-committed batch leave in one write (bench: p99 at
+        // 5,000 msg/s 168 ms instead of 512 ms; see bench/README.md).
+        enableAutoPipelining: true,
         maxRetriesPerRequest: 0,
         // A publish in flight when the connection dropped may have been delivered: never twice.
         autoResendUnfulfilledCommands: false,
