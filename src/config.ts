@@ -75,6 +75,8 @@ const envSchema = z.object({
   /** BullMQ job lock and stalled-check interval: a dead worker's job runs again within about twice this. */
   JOB_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   EXPORT_DIR: z.string().min(1).default('./data/exports'),
+  /** `npm run dev` only: where the embedded Postgres (PGlite) keeps its data when DATABASE_URL is unset. */
+  PGLITE_DATA_DIR: z.string().min(1).default('./data/pglite'),
 });
 
 type Env = z.infer<typeof envSchema>;

@@ -1,32 +1,70 @@
 import { pino, type LoggerOptions } from 'pino';
 import { startWorkers } from '../workers/start.js';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db/client.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { loggerOptions } from './logger.js';
+import { closeRedis, createRedisClient, redisTarget, waitForRedis } from './redis.js';
 import { installShutdown } from './shutdown.js';
 
-/** `npm run dev`: migrations, then a hub and a worker in one process, for one machine. */
+/** Thrown for a missing service; its message is the one line printed before exiting. */
+class DevSetupError extends Error {}
+
+/**
+ * `npm run dev`: one process with a hub and a worker, for trying the hub on one machine.
+ * Without DATABASE_URL it brings its own Postgres (PGlite under PGLITE_DATA_DIR), so Node
+ * and Redis are all it needs. (The contract's DATABASE_URL default still holds for
+ * `npm start` and `npm run worker`.)
+ */
 async function main(): Promise<void> {
-  const config = loadConfig();
-  // Two connections: runMigrations holds one for its advisory lock while drizzle migrates on the other.
-  const migrator = createDb({ url: config.DATABASE_URL, max: 2 });
-  await runMigrations(migrator).finally(() => migrator.close());
+  const base = loadConfig();
+  await requireRedis(base);
+  const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(base.PGLITE_DATA_DIR);
+  const config: Config = embedded ? Object.freeze({ ...base, DATABASE_URL: embedded.url }) : base;
+  if (!embedded) await migrate(config);
   const app = await buildApp(config);
   const workers = await startWorkers(config, { log: pino(loggerOptions(config) as LoggerOptions).child({ process: 'worker' }) });
   // Workers first: their last status writes still reach the hub's sockets before it closes.
   installShutdown(app.log, async () => {
     await workers.close();
     await app.close();
+    await embedded?.close();
   });
   await app.listen({ port: config.PORT, host: config.HOST });
+  printBanner(config, embedded);
+}
+
+async function requireRedis(config: Config): Promise<void> {
+  const probe = createRedisClient({ ...redisTarget(config), name: 'inbox-dev-probe', maxRetriesPerRequest: 0 });
+  probe.on('error', () => {}); // the outcome is reported once, below
+  try {
+    await waitForRedis(probe, 3000);
+  } catch {
+    const where = config.REDIS_CLUSTER_NODES ? 'the Redis Cluster in REDIS_CLUSTER_NODES' : `Redis at ${config.REDIS_URL}`;
+    throw new DevSetupError(
+      `cannot reach ${where}: start one with \`redis-server --save "" --appendonly no\` (or \`docker compose up -d redis\`), or set REDIS_URL`,
+    );
+  } finally {
+    await closeRedis(probe);
+  }
+}
+
+async function migrate(config: Config): Promise<void> {
+  // Two connections: runMigrations holds one for its advisory lock while drizzle migrates on the other.
+  const migrator = createDb({ url: config.DATABASE_URL, max: 2 });
+  await runMigrations(migrator).finally(() => migrator.close());
+}
+
+function printBanner(config: Config, embedded: EmbeddedPostgres | null): void {
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-  process.stdout.write(`\n  inbox hub and worker running: open http://${host}:${config.PORT}/\n\n`);
+  const database = embedded ? `embedded PGlite in ${embedded.dataDir} (set DATABASE_URL to use your own Postgres)` : 'DATABASE_URL';
+  process.stdout.write(`\n  inbox hub and worker running: open http://${host}:${config.PORT}/\n  database: ${database}\n\n`);
 }
 
 main().catch((err: unknown) => {
-  const line = err instanceof ConfigError ? err.message : `dev failed to start: ${(err as Error).message ?? String(err)}`;
-  process.stderr.write(`${line}\n`);
+  const known = err instanceof ConfigError || err instanceof DevSetupError;
+  process.stderr.write(`${known ? (err as Error).message : `dev failed to start: ${(err as Error).message ?? String(err)}`}\n`);
   process.exit(1);
 });

@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEnv } from '../helpers/config.js';
+import { api, newConversation, newUser, sessionCookieFrom, type TestUser } from '../helpers/http.js';
+import { freePort, spawnTs, type ChildService } from '../helpers/processes.js';
+import { connectInbox, request, waitFor } from '../helpers/sockets.js';
+import { waitForOutput } from '../helpers/worker-process.js';
+import { filePrefix, jobEvents, jobShape, settle, watch } from '../jobs/support.js';
+
+const children: ChildService[] = [];
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'inbox-dev-'));
+});
+afterAll(async () => {
+  await Promise.all(children.map((c) => c.stop('SIGKILL')));
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** `npm run dev` as a child process; resolves once it printed the URL to open. */
+async function startDev(env: Record<string, string>): Promise<{ dev: ChildService; url: string }> {
+  const port = await freePort();
+  const dev = spawnTs('src/dev.ts', testEnv({ PORT: String(port), ...env }));
+  children.push(dev);
+  const url = `http://127.0.0.1:${port}`;
+  // The first start of an embedded database runs initdb, several seconds on a busy machine.
+  await waitForOutput(dev, `open ${url}/`, 90_000);
+  return { dev, url };
+}
+
+async function runDemoJob(url: string, user: TestUser) {
+  const { socket } = await connectInbox(url, user.cookie);
+  try {
+    const got = jobEvents(socket);
+    const res = await api(url, 'POST', '/api/jobs', { cookie: user.cookie, body: { name: 'demo.steps', data: { steps: 2, step_ms: 50 } } });
+    const done = await settle(await watch(socket, res.body.job.job_id), got, (j) => j.state === 'completed');
+    const expected = { job_id: res.body.job.job_id, state: 'completed', progress: 100, status_text: 'completed', result: { steps: 2 }, attempts_made: 1, seq: 5 };
+    expect(done).toEqual(jobShape({ ...expected, created_at: res.body.job.created_at }));
+    return done;
+  } finally {
+    socket.close();
+  }
+}
+
+describe('npm run dev', () => {
+  it('with DATABASE_URL: migrates it, then runs a hub and a worker in one process, and prints the URL to open', async () => {
+    const { dev, url } = await startDev({ REDIS_PREFIX: filePrefix('jobs-dev') });
+    expect(dev.output()).toContain('database: DATABASE_URL');
+    await runDemoJob(url, await newUser(url));
+    expect(await dev.stop('SIGTERM')).toBe(0);
+  }, 90_000);
+
+  it('without DATABASE_URL: runs on an embedded Postgres under PGLITE_DATA_DIR, and keeps chats and jobs across a restart', async () => {
+    const dataDir = join(dir, 'pglite');
+    const env = { DATABASE_URL: '', PGLITE_DATA_DIR: dataDir, EXPORT_DIR: join(dir, 'exports'), REDIS_PREFIX: filePrefix('dev-embedded') };
+    const first = await startDev(env);
+    expect(first.dev.output()).toContain(`database: embedded PGlite in ${dataDir}`);
+
+    const [ann, bob] = [await newUser(first.url, { name: 'Ann' }), await newUser(first.url, { name: 'Bob' })];
+    const conv = await newConversation(first.url, ann, bob);
+    const [a, b] = [await connectInbox(first.url, ann.cookie), await connectInbox(first.url, bob.cookie)];
+    const toBob = waitFor(b.socket, 'message');
+    const ack = await request(a.socket, 'message', { conversation_id: conv.id, message: 'hi from PGlite', type: 'TEXT' });
+    expect(ack).toMatchObject({ ok: true, message: { conversation_id: conv.id, seq: 1, sender_id: String(ann.user.id), message: 'hi from PGlite' } });
+    expect(await toBob).toEqual(ack.message);
+    a.socket.close();
+    b.socket.close();
+    const job = await runDemoJob(first.url, ann);
+    expect(await first.dev.stop('SIGTERM')).toBe(0);
+
+    // None of it went to the run's shared Postgres.
+    const shared = postgres(testEnv().DATABASE_URL, { max: 1 });
+    const [leaked] = await shared`select count(*)::int as n from users where email in (${ann.email}, ${bob.email})`.finally(() => shared.end());
+    expect(leaked!.n).toBe(0);
+
+    const second = await startDev(env);
+    const login = await api(second.url, 'POST', '/api/auth/login', { body: { email: ann.email, password: ann.password } });
+    expect(login.status).toBe(200);
+    const cookie = sessionCookieFrom(login.headers);
+    const history = await api(second.url, 'GET', `/api/conversations/${conv.id}/messages`, { cookie });
+    expect(history.body).toEqual({ messages: [ack.message], has_more: false });
+    expect((await api(second.url, 'GET', `/api/jobs/${job.job_id}`, { cookie })).body).toEqual({ job });
+    expect(await second.dev.stop('SIGTERM')).toBe(0);
+  }, 180_000);
+
+  it('stops with one line that says how to start Redis when Redis is unreachable, before touching the data directory', async () => {
+    const dataDir = join(dir, 'never');
+    const redisUrl = `redis://127.0.0.1:${await freePort()}`;
+    const dev = spawnTs('src/dev.ts', testEnv({ DATABASE_URL: '', REDIS_URL: redisUrl, PGLITE_DATA_DIR: dataDir }));
+    children.push(dev);
+    expect(await dev.exited).toBe(1);
+    expect(dev.output()).toBe(
+      `cannot reach Redis at ${redisUrl}: start one with \`redis-server --save "" --appendonly no\` (or \`docker compose up -d redis\`), or set REDIS_URL\n`,
+    );
+    expect(existsSync(dataDir)).toBe(false);
+  }, 30_000);
+});
