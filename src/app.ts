@@ -27,6 +27,14 @@ export interface BuildOptions {
   logger?: boolean | object;
 }
 
+/**
+ * The longest an HTTP request waits for its answer (hooks included): statements time out
+ * after 5 s and pool connects after 5 s, so only a Postgres or Redis that took the request
+ * and then stopped answering (frozen, partitioned) gets here; the client gets 503
+ * `unavailable` instead of a hung request. Same bound as the socket ack deadline.
+ */
+export const REQUEST_DEADLINE_MS = 10_000;
+
 /** Builds the hub exactly as production runs it; no side effects until called, never listens. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -34,6 +42,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: config.TRUST_PROXY,
     bodyLimit: Math.max(64 * 1024, config.MAX_MESSAGE_LENGTH * 4 + 4096),
     requestIdHeader: 'x-request-id',
+    handlerTimeout: REQUEST_DEADLINE_MS,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

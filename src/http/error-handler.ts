@@ -22,6 +22,8 @@ function toReply(err: FastifyError): { status: number; body: ErrorBody } {
     return clientError('invalid_payload', `${err.validationContext ?? 'body'} ${where}${issue?.message ?? 'is invalid'}`);
   }
   if (isStorageUnavailable(err)) return { status: 503, body: { code: 'unavailable', message: 'A backing service is unavailable' } };
+  // The outcome of a write that timed out is unknown (it may still commit), so this does not say "nothing changed".
+  if (err.code === 'FST_ERR_HANDLER_TIMEOUT') return { status: 503, body: { code: 'unavailable', message: 'The server did not answer in time' } };
   const status = err.statusCode ?? 500;
   if (status === 413) return clientError('too_large', 'Request body is too large');
   if (status === 429) return clientError('rate_limited', err.message || 'Too many requests');

@@ -1,8 +1,9 @@
 import type { Namespace, Socket } from 'socket.io';
 import { isMember } from '../domain/conversations.js';
 import { legacyMessagePayload } from '../schemas/socket.js';
-import { withAck } from './ack.js';
+import { withAck, withDeadline } from './ack.js';
 import type { RealtimeContext } from './context.js';
+import { HANDSHAKE_DEADLINE_MS } from './handshake.js';
 import { sendMessage } from './inbox/message.js';
 import type { LegacyClientToServerEvents, LegacyServerToClientEvents, SocketData } from './protocol.js';
 import { chatRoom, LEGACY_NAMESPACE, sessionRoom } from './rooms.js';
@@ -11,12 +12,13 @@ type LegacySocket = Socket<LegacyClientToServerEvents, LegacyServerToClientEvent
 
 const conversationOf = (nsp: Namespace) => Number(LEGACY_NAMESPACE.exec(nsp.name)![1]);
 
-/** Membership is checked at connect: a non-member never gets a legacy socket. */
-export function legacyMembership(ctx: RealtimeContext) {
+/** Membership is checked at connect (within the handshake deadline): a non-member never gets a legacy socket. */
+export function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
   return async (socket: LegacySocket, next: (err?: Error) => void) => {
     try {
-      const ok = await isMember(ctx.sql, conversationOf(socket.nsp), socket.data.user.id);
-      next(ok ? undefined : new Error('forbidden'));
+      const member = isMember(ctx.sql, conversationOf(socket.nsp), socket.data.user.id);
+      const ok = await withDeadline<boolean | null>(member, deadlineMs, () => null);
+      next(ok === null ? new Error('unavailable') : ok ? undefined : new Error('forbidden'));
     } catch {
       next(new Error('unavailable'));
     }

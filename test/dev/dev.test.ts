@@ -8,7 +8,7 @@ import { testEnv } from '../helpers/config.js';
 import { api, newConversation, newUser, sessionCookieFrom, type TestUser } from '../helpers/http.js';
 import { freePort, spawnTs, type ChildService } from '../helpers/processes.js';
 import { connectInbox, request, waitFor } from '../helpers/sockets.js';
-import { waitForOutput } from '../helpers/worker-process.js';
+import { spawnDev } from '../helpers/dev-process.js';
 import { filePrefix, jobEvents, jobShape, settle, watch } from '../jobs/support.js';
 
 const children: ChildService[] = [];
@@ -21,15 +21,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** `npm run dev` as a child process; resolves once it printed the URL to open. */
 async function startDev(env: Record<string, string>): Promise<{ dev: ChildService; url: string }> {
-  const port = await freePort();
-  const dev = spawnTs('src/dev.ts', testEnv({ PORT: String(port), ...env }));
-  children.push(dev);
-  const url = `http://127.0.0.1:${port}`;
-  // The first start of an embedded database runs initdb, several seconds on a busy machine.
-  await waitForOutput(dev, `open ${url}/`, 90_000);
-  return { dev, url };
+  const started = await spawnDev(env);
+  children.push(started.dev);
+  return started;
 }
 
 async function runDemoJob(url: string, user: TestUser) {

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REQUEST_DEADLINE_MS } from '../../src/app.js';
 import { HUB_STATEMENT_TIMEOUT_MS } from '../../src/http/plugins/db.js';
 import { ACK_DEADLINE_MS, DEADLINE_ERROR } from '../../src/realtime/ack.js';
 import { HANDSHAKE_DEADLINE_MS } from '../../src/realtime/handshake.js';
@@ -193,7 +194,7 @@ describe('Postgres slow', () => {
     expectAlive(hub);
   }, 30_000);
 
-  it('frozen past the ack deadline: the ack comes at the deadline, new sockets are refused, and a retry neither loses nor duplicates', async () => {
+  it('frozen past the ack deadline: the ack and an HTTP answer come at the deadline, new sockets are refused, and a retry neither loses nor duplicates', async () => {
     const annSocket = await inbox(ann);
     const bobSocket = await inbox(bob);
     const base = await baseline(annSocket, bobSocket, 'freeze-baseline');
@@ -202,12 +203,14 @@ describe('Postgres slow', () => {
     let ack: any;
     let elapsed: number;
     let handshake: Promise<unknown>;
+    let http: Promise<{ status: number; body: unknown; after: number }>;
     try {
       const started = Date.now();
       handshake = connectInbox(hub.url, bob.cookie).then(
         ({ socket }) => socket.close(),
         (err: Error) => ({ refused: err.message, after: Date.now() - started }),
       );
+      http = api(hub.url, 'GET', '/api/conversations', { cookie: ann.cookie }).then(({ status, body }) => ({ status, body, after: Date.now() - started }));
       ack = await send(annSocket, 'frozen-long', ACK_DEADLINE_MS + 5000);
       elapsed = Date.now() - started;
     } finally {
@@ -218,6 +221,10 @@ describe('Postgres slow', () => {
     expect(elapsed).toBeLessThan(ACK_DEADLINE_MS + 2000);
     expect(await handshake).toEqual({ refused: 'unavailable', after: expect.any(Number) });
     expect(((await handshake) as { after: number }).after).toBeLessThanOrEqual(HANDSHAKE_DEADLINE_MS + 1000);
+    const answered = await http;
+    expect(answered).toEqual({ status: 503, body: { error: { code: 'unavailable', message: 'The server did not answer in time' } }, after: expect.any(Number) });
+    expect(answered.after).toBeGreaterThanOrEqual(REQUEST_DEADLINE_MS - 50);
+    expect(answered.after).toBeLessThan(REQUEST_DEADLINE_MS + 2000);
 
     // The statement was already in the frozen backend's socket: it commits on thaw and is
     // broadcast once. The client's retry with the same client_msg_id gets that message back.

@@ -37,7 +37,8 @@ const jobRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { confi
   });
 
   /** Not in the contract: downloads a finished export (JSON lines of contract messages). */
-  app.get('/api/jobs/:id/download', { schema: { params: jobIdParams } }, async (request, reply) => {
+  // A large export on a slow link streams for longer than the request deadline; the lookup before it is one read.
+  app.get('/api/jobs/:id/download', { schema: { params: jobIdParams }, handlerTimeout: 60 * 60_000 }, async (request, reply) => {
     const file = await exportFileOf(app.jobs.sql, config.EXPORT_DIR, request.auth!.user.id, request.params.id);
     const stream = createReadStream(file);
     await new Promise<void>((ok, fail) => stream.once('open', () => ok()).once('error', fail)).catch(() => {

@@ -1,5 +1,7 @@
 import { conversationIdsOf } from '../../domain/conversations.js';
+import { withDeadline } from '../ack.js';
 import type { InboxSocket, RealtimeContext } from '../context.js';
+import { HANDSHAKE_DEADLINE_MS } from '../handshake.js';
 import { chatRoom, sessionRoom, userRoom } from '../rooms.js';
 import { onMessage } from './message.js';
 import { onRead } from './read.js';
@@ -9,16 +11,26 @@ import { onTyping } from './typing.js';
 /** Extra handlers (the job tracker's) plug in here without this file knowing them. */
 export type InboxHandlerFactory = (ctx: RealtimeContext, socket: InboxSocket, log: RealtimeContext['log']) => void;
 
-/** Middleware that loads the user's conversations before `connection`, so joining is synchronous. */
-export function loadConversations(ctx: RealtimeContext) {
+/**
+ * Middleware that loads the user's conversations before `connection`, so joining is
+ * synchronous. Bounded like the session lookup: a frozen Postgres refuses the socket with
+ * `unavailable` instead of holding it half-open.
+ */
+export function loadConversations(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
   return async (socket: InboxSocket, next: (err?: Error) => void) => {
+    let ids: number[] | null;
     try {
-      conversationIdsBySocket.set(socket, await conversationIdsOf(ctx.sql, socket.data.user.id));
-      next();
+      ids = await withDeadline(conversationIdsOf(ctx.sql, socket.data.user.id), deadlineMs, () => null);
     } catch (err) {
       ctx.log.warn({ err: (err as Error).message }, 'inbox connect failed: storage unavailable');
-      next(new Error('unavailable'));
+      return next(new Error('unavailable'));
     }
+    if (!ids) {
+      ctx.log.warn({ deadlineMs }, 'inbox connect failed: conversations did not load in time');
+      return next(new Error('unavailable'));
+    }
+    conversationIdsBySocket.set(socket, ids);
+    next();
   };
 }
 
