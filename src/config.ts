@@ -69,6 +69,14 @@ const envSchema = z.object({
     .transform((raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
     .pipe(z.array(z.email('must be a comma-separated list of emails')))
     .default([]),
+  /**
+   * Serve the old `/chat/<id>` namespaces. Off once no old frontend is left: every message then
+   * skips the relay to other pods' legacy sockets (a Redis publish and a decode per pod).
+   */
+  LEGACY_CHAT: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
   /** Live /inbox sockets one user may hold on one pod; more answer connect_error `rate_limited`. */
   MAX_SOCKETS_PER_USER: positiveInt(100_000).default(20),
   WORKER_CONCURRENCY: positiveInt(1000).default(4),

@@ -19,10 +19,15 @@ export type InboxNamespace = Namespace<ClientToServerEvents, ServerToClientEvent
 export class Broadcaster {
   readonly inbox: InboxNamespace;
 
+  private readonly legacy: boolean;
+
   constructor(
     private readonly io: InboxServer,
     private readonly counters?: { messagesBroadcast: { inc(): void } },
+    /** Whether `/chat/<id>` sockets exist (LEGACY_CHAT); without them a message is one publish, not two. */
+    options: { legacy?: boolean } = {},
   ) {
+    this.legacy = options.legacy ?? true;
     this.inbox = io.of(INBOX_NAMESPACE);
     this.inbox.on('legacy:message', (message) => this.deliverLegacyLocally(message));
     this.inbox.on('session:revoked', (sessionId) => this.disconnectLegacyLocally(sessionId));
@@ -31,6 +36,7 @@ export class Broadcaster {
   message(message: MessageDto): void {
     this.inbox.to(chatRoom(message.conversation_id)).emit('message', message);
     this.counters?.messagesBroadcast.inc();
+    if (!this.legacy) return;
     this.deliverLegacyLocally(message);
     this.inbox.serverSideEmit('legacy:message', message);
   }

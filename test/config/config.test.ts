@@ -38,6 +38,12 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('defaults the variables beyond the contract that change behaviour, and parses LEGACY_CHAT', () => {
+    const config = loadConfig({});
+    expect([config.LEGACY_CHAT, config.PGLITE_DATA_DIR]).toEqual([true, './data/pglite']);
+    expect(loadConfig({ LEGACY_CHAT: 'false' }).LEGACY_CHAT).toBe(false);
+  });
+
   it('parses numbers and origin lists', () => {
     const config = loadConfig({ PORT: '9001', ALLOWED_ORIGINS: 'https://app.example.com/, http://x.test:3000', MAX_MESSAGE_LENGTH: '10' });
     expect(config.PORT).toBe(9001);
@@ -55,6 +61,7 @@ describe('loadConfig', () => {
     [{ MAX_MESSAGE_LENGTH: '0' }, 'Invalid configuration: MAX_MESSAGE_LENGTH:'],
     [{ WORKER_CONCURRENCY: '-1' }, 'Invalid configuration: WORKER_CONCURRENCY:'],
     [{ NODE_ENV: 'staging' }, 'Invalid configuration: NODE_ENV:'],
+    [{ LEGACY_CHAT: 'yes' }, 'Invalid configuration: LEGACY_CHAT: must be true or false'],
     [{ COOKIE_SECRET: 'short' }, 'Invalid configuration: COOKIE_SECRET: must be at least 32 characters'],
     [{ NODE_ENV: 'production' }, 'Invalid configuration: COOKIE_SECRET: required when NODE_ENV=production'],
   ])('rejects %j with one line naming the variable', (env, line) => {

@@ -47,7 +47,7 @@ export default fp<SocketIoOptions>(
     });
 
     const messageLimiter = new RateLimiter(config.MESSAGE_RATE_LIMIT);
-    const broadcaster = new Broadcaster(io, app.metrics);
+    const broadcaster = new Broadcaster(io, app.metrics, { legacy: config.LEGACY_CHAT });
     const ctx: RealtimeContext = {
       sql: app.dbHandle.sql,
       config,
@@ -67,10 +67,12 @@ export default fp<SocketIoOptions>(
     inbox.use(loadConversations(ctx));
     inbox.on('connection', onInboxConnection(ctx, inboxHandlers));
 
-    const legacy = io.of(LEGACY_NAMESPACE);
-    legacy.use(handshake);
-    legacy.use(legacyMembership(ctx));
-    legacy.on('connection', onLegacyConnection(ctx));
+    if (config.LEGACY_CHAT) {
+      const legacy = io.of(LEGACY_NAMESPACE);
+      legacy.use(handshake);
+      legacy.use(legacyMembership(ctx));
+      legacy.on('connection', onLegacyConnection(ctx));
+    }
 
     app.decorate('io', io);
     app.decorate('broadcaster', broadcaster);
