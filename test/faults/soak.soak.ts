@@ -1,20 +1,25 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageDto } from '../../src/realtime/protocol.js';
-import { newConversation, newUser, type TestUser } from '../helpers/http.js';
+import { api, newConversation, newUser, type TestUser } from '../helpers/http.js';
 import type { ChildService } from '../helpers/processes.js';
 import { collect, connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
+import { spawnWorker } from '../helpers/worker-process.js';
+import { filePrefix, jobEvents, settle, watch } from '../jobs/support.js';
 import { expectAlive, spawnHubPatiently } from './fault-helpers.js';
 
 /**
  * An hour of a small team's chat compressed into one bounded run against one real hub
- * process: CYCLES times a client connects, sends, sees its echo and leaves, over LANES
- * conversations at once, while each conversation's other member stays connected and must
- * receive every message exactly once, in order. Memory and open descriptors are read from
- * the hub process at quiet checkpoints after forced GCs; once warm they must stay flat.
+ * process and one worker: CYCLES times a client connects, sends, sees its echo and leaves,
+ * over LANES conversations at once, while each conversation's other member stays connected
+ * and must receive every message exactly once, in order. Every JOB_EVERY-th visit also
+ * starts a job, watches it and waits for `completed`, so job rooms come and go too. Memory
+ * and open descriptors are read from the hub process at quiet checkpoints after forced GCs;
+ * once warm they must stay flat.
  */
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 2000);
 const LANES = Number(process.env.SOAK_LANES ?? 8);
+const JOB_EVERY = 16;
 const CHECKPOINTS = 4;
 const MB = 1024 * 1024;
 
@@ -39,16 +44,23 @@ interface Checkpoint {
 }
 
 let hub: ChildService;
+let worker: ChildService;
 const pairs: Pair[] = [];
 const receivers: ClientSocket[] = [];
+const jobsCompleted: string[] = [];
 
 beforeAll(async () => {
   const probe = new URL('./soak-probe.mjs', import.meta.url).href;
-  hub = await spawnHubPatiently({
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${probe}`.trim(),
-    MESSAGE_RATE_LIMIT: '100000',
-    MAX_SOCKETS_PER_USER: '1000',
-  });
+  const shared = { REDIS_PREFIX: filePrefix('soak') };
+  [hub, worker] = await Promise.all([
+    spawnHubPatiently({
+      ...shared,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${probe}`.trim(),
+      MESSAGE_RATE_LIMIT: '100000',
+      MAX_SOCKETS_PER_USER: '1000',
+    }),
+    spawnWorker(shared),
+  ]);
   for (let i = 0; i < LANES; i++) {
     const [ann, bob] = await Promise.all([newUser(hub.url, { name: `Ann ${i}` }), newUser(hub.url, { name: `Bob ${i}` })]);
     const { id } = await newConversation(hub.url, ann, bob);
@@ -60,8 +72,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of receivers) s.close();
-  await hub?.stop('SIGKILL');
+  await Promise.all([hub?.stop('SIGKILL'), worker?.stop('SIGKILL')]);
 });
+
+/** Starts a short demo job, watches it from this visit's socket and waits until it completed. */
+async function runJob(socket: ClientSocket, pair: Pair, n: number): Promise<void> {
+  const got = jobEvents(socket);
+  const res = await api(hub.url, 'POST', '/api/jobs', { cookie: pair.ann.cookie, body: { name: 'demo.steps', data: { steps: 2, step_ms: 10 } } });
+  if (res.status !== 202) throw new Error(`cycle ${n} job: ${res.status} ${JSON.stringify(res.body)}`);
+  const done = await settle(await watch(socket, res.body.job.job_id), got, (j) => j.state === 'completed', 10_000);
+  jobsCompleted.push(done.job_id);
+}
 
 /** One visit: connect (every 4th over long-polling first), send, see the echo, sometimes sync, leave. */
 async function cycle(pair: Pair, n: number): Promise<void> {
@@ -77,6 +98,7 @@ async function cycle(pair: Pair, n: number): Promise<void> {
       const synced = await request(socket, 'sync', { cursors: { [pair.conversationId]: Math.max(0, ack.message.seq - 5) }, limit: 10 });
       if (!synced.ok) throw new Error(`cycle ${n} sync: ${JSON.stringify(synced)}`);
     }
+    if (n % JOB_EVERY === 0) await runJob(socket, pair, n);
   } finally {
     socket.close();
   }
@@ -94,7 +116,7 @@ async function runCycles(from: number, to: number): Promise<void> {
 const fdCount = async () => (await readdir(`/proc/${hub.child.pid}/fd`)).length;
 
 /** Waits until the hub has let go of the clients that left: its descriptor count holds still. */
-async function settle(): Promise<void> {
+async function settleDescriptors(): Promise<void> {
   const deadline = Date.now() + 15_000;
   let last = -1;
   let steady = 0;
@@ -107,7 +129,7 @@ async function settle(): Promise<void> {
 }
 
 async function checkpoint(cycles: number, startedAt: number): Promise<Checkpoint> {
-  await settle();
+  await settleDescriptors();
   const seen = hub.output().split('SOAK-PROBE ').length;
   hub.child.kill('SIGUSR2');
   await expect.poll(() => hub.output().split('SOAK-PROBE ').length, { timeout: 5000, interval: 20 }).toBe(seen + 1);
@@ -128,7 +150,7 @@ async function checkpoint(cycles: number, startedAt: number): Promise<Checkpoint
 const inMb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
 
 describe('soak', () => {
-  it(`${CYCLES} connect/send/disconnect cycles over ${LANES} conversations: nothing lost, memory and descriptors flat`, async () => {
+  it(`${CYCLES} connect/send/disconnect cycles over ${LANES} conversations, every ${JOB_EVERY}th with a watched job: nothing lost, memory and descriptors flat`, async () => {
     const startedAt = Date.now();
     const checkpoints: Checkpoint[] = [];
     const step = CYCLES / CHECKPOINTS;
@@ -151,11 +173,15 @@ describe('soak', () => {
       expect(pair.received.map((m) => m.seq)).toEqual(expected.map((_, i) => i + 1));
     }
 
+    expect(new Set(jobsCompleted).size).toBe(CYCLES / JOB_EVERY);
+
     const [warm, last] = [checkpoints[0]!, checkpoints.at(-1)!];
     expect(last.rss - warm.rss).toBeLessThan(MAX_RSS_GROWTH);
     expect(last.heapUsed - warm.heapUsed).toBeLessThan(MAX_HEAP_GROWTH);
     expect(last.fds - warm.fds).toBeLessThanOrEqual(MAX_FD_GROWTH);
     expectAlive(hub);
+    expectAlive(worker);
     expect(await hub.stop('SIGTERM')).toBe(0);
+    expect(await worker.stop('SIGTERM')).toBe(0);
   }, 170_000);
 });
