@@ -11,6 +11,7 @@ import { bullPrefix } from '../src/redis-keys.js';
 import { listenForCancels } from './cancel.js';
 import { assertOneProcessorPerJob, type Processor } from './processor.js';
 import { PROCESSORS } from './processors/index.js';
+import { startReconciler } from './reconcile.js';
 import { createBullProcessor, type RunDeps } from './run-job.js';
 import { reportOutcomes, workerStatusStore } from './status.js';
 
@@ -44,10 +45,13 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
   const cancels = await listenForCancels(config, (jobId) => void worker.cancelJob(jobId, CANCEL_REASON), log);
   void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'));
   await worker.waitUntilReady();
+  const reconciler = startReconciler({ config, redis, sql: db.sql, store, log });
+  void reconciler.runOnce().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'job reconciliation failed'));
   return {
     close: async () => {
       await worker.close();
       await outcomes.flush();
+      await reconciler.close();
       await cancels.close();
       await redis.quit().catch(() => redis.disconnect());
       await db.close();

@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { Config } from '../src/config.js';
-import { clearAbortRequest } from '../src/queue/cancel.js';
+import { CANCEL_REASON, clearAbortRequest } from '../src/queue/cancel.js';
 import type { JobName } from '../src/queue/catalog.js';
 import type { JobEnvelope } from '../src/queue/queue.js';
 import { jobChanges, JobStatusStore, type JobChange } from '../src/queue/status.js';
@@ -19,7 +19,7 @@ export function workerStatusStore(sql: Sql, redis: RedisClient, config: Pick<Con
 /** Thrown when the owner cancelled: unrecoverable, so BullMQ never retries it, and told apart from a failure. */
 export class JobCancelledError extends UnrecoverableError {
   constructor() {
-    super('cancelled by its owner');
+    super(CANCEL_REASON);
     this.name = 'JobCancelledError';
   }
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { users } from './users.js';
 
@@ -23,7 +24,11 @@ export const jobs = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('jobs_owner_created_idx').on(t.ownerId, t.createdAt.desc())],
+  (t) => [
+    index('jobs_owner_created_idx').on(t.ownerId, t.createdAt.desc()),
+    // The reconciler's scan: only live jobs, however many finished ones pile up.
+    index('jobs_live_updated_idx').on(t.updatedAt).where(sql`${t.state} in ('waiting', 'delayed', 'active')`),
+  ],
 );
 
 export type JobRow = typeof jobs.$inferSelect;

@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_live_updated_idx" ON "jobs" USING btree ("updated_at") WHERE "jobs"."state" in ('waiting', 'delayed', 'active');
