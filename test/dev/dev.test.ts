@@ -93,4 +93,14 @@ describe('npm run dev', () => {
     );
     expect(existsSync(dataDir)).toBe(false);
   }, 30_000);
+
+  it('stops with one line naming the unreachable DATABASE_URL (host and database only) and the way out', async () => {
+    const port = await freePort();
+    const dev = spawnTs('src/dev.ts', testEnv({ DATABASE_URL: `postgres://postgres:s3cret@127.0.0.1:${port}/inbox`, REDIS_PREFIX: filePrefix('dev-nopg') }));
+    children.push(dev);
+    expect(await dev.exited).toBe(1);
+    expect(dev.output()).toBe(
+      `cannot reach Postgres at 127.0.0.1:${port}/inbox (DATABASE_URL): start it, or unset DATABASE_URL to use the embedded one\n`,
+    );
+  }, 30_000);
 });
