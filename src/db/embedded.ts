@@ -15,7 +15,7 @@ export interface EmbeddedPostgres {
   close(): Promise<void>;
 }
 
-// Hub pool, worker pool and the rate limiter's share one PGlite; the socket server queues their queries.
+// The hub's and the worker's pools share one PGlite; the socket server queues their queries.
 const MAX_CONNECTIONS = 64;
 
 /**
