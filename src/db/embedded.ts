@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { drizzle } from 'drizzle-orm/pglite';
+import { lock } from 'proper-lockfile';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { MIGRATIONS_DIR } from './migrate.js';
 import * as schema from './schema/index.js';
@@ -27,7 +28,11 @@ const MAX_CONNECTIONS = 64;
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const dir = resolve(dataDir);
   await mkdir(dir, { recursive: true });
-  const pg = await PGlite.create(dir);
+  const unlock = await lockDataDir(dir);
+  const pg = await PGlite.create(dir).catch(async (err: unknown) => {
+    await unlock();
+    throw err;
+  });
   try {
     await migrate(drizzle(pg, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     const server = new PGLiteSocketServer({ db: pg, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
@@ -38,10 +43,28 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
       close: async () => {
         await server.stop();
         await pg.close();
+        await unlock();
       },
     };
   } catch (err) {
     await pg.close().catch(() => {});
+    await unlock();
     throw err;
+  }
+}
+
+/**
+ * PGlite is one process's database: a second `npm run dev` on the same directory would write
+ * the same files at once. The lock (`<dir>.lock`) is refreshed while held and counts as
+ * abandoned 10 s after its process died, so a crash does not lock the data away.
+ */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  try {
+    // A laptop asleep past `stale` finds its lock "compromised" on waking; that is no reason to crash.
+    const onCompromised = (err: Error) => process.stderr.write(`warning: lock on ${dir} lost (${err.message})\n`);
+    return await lock(dir, { stale: 10_000, realpath: false, onCompromised });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ELOCKED') throw err;
+    throw new Error(`${dir} is in use by another npm run dev (a crashed one lets go within 10 s): stop it, or set PGLITE_DATA_DIR to another directory`);
   }
 }

@@ -70,6 +70,14 @@ describe('embedded Postgres (PGlite)', () => {
     expect(counts).toEqual({ messages: 60, last_seq: 60, ghosts: 0 });
   });
 
+  it('refuses a second process on the same directory while the first holds it', async () => {
+    const dataDir = join(dir, 'pglite');
+    await expect(startEmbeddedPostgres(dataDir)).rejects.toThrow(
+      `${dataDir} is in use by another npm run dev (a crashed one lets go within 10 s): stop it, or set PGLITE_DATA_DIR to another directory`,
+    );
+    expect((await open(pg!.url).sql`select count(*)::int as n from messages`)[0]!.n).toBe(60);
+  });
+
   it('keeps its data across a restart and does not migrate twice', async () => {
     await Promise.all(pools.splice(0).map((p) => p.close()));
     await pg!.close();
