@@ -23,7 +23,16 @@ async function main(): Promise<void> {
   const base = loadConfig();
   await requireRedis(base);
   const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(base.PGLITE_DATA_DIR);
-  const config: Config = embedded ? Object.freeze({ ...base, DATABASE_URL: embedded.url }) : base;
+  try {
+    await serve(embedded ? Object.freeze({ ...base, DATABASE_URL: embedded.url }) : base, embedded);
+  } catch (err) {
+    // A port already taken, say: PGlite still flushes its files and lets go of its directory.
+    await embedded?.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function serve(config: Config, embedded: EmbeddedPostgres | null): Promise<void> {
   if (!embedded) await migrate(config);
   const app = await buildApp(config);
   const workers = await startWorkers(config, { log: pino(loggerOptions(config) as LoggerOptions).child({ process: 'worker' }) });
@@ -43,7 +52,7 @@ async function requireRedis(config: Config): Promise<void> {
   try {
     await waitForRedis(probe, 3000);
   } catch {
-    const where = config.REDIS_CLUSTER_NODES ? 'the Redis Cluster in REDIS_CLUSTER_NODES' : `Redis at ${config.REDIS_URL}`;
+    const where = config.REDIS_CLUSTER_NODES ? 'the Redis Cluster in REDIS_CLUSTER_NODES' : `Redis at ${new URL(config.REDIS_URL).host}`;
     throw new DevSetupError(
       `cannot reach ${where}: start one with \`redis-server --save "" --appendonly no\` (or \`docker compose up -d redis\`), or set REDIS_URL`,
     );

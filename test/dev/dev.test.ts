@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { testEnv } from '../helpers/config.js';
 import { api, newConversation, newUser, sessionCookieFrom, type TestUser } from '../helpers/http.js';
 import { freePort, spawnTs, type ChildService } from '../helpers/processes.js';
 import { connectInbox, request, waitFor } from '../helpers/sockets.js';
+import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { spawnDev } from '../helpers/dev-process.js';
 import { filePrefix, jobEvents, jobShape, settle, watch } from '../jobs/support.js';
 
@@ -82,17 +84,35 @@ describe('npm run dev', () => {
     expect(await second.dev.stop('SIGTERM')).toBe(0);
   }, 180_000);
 
-  it('stops with one line that says how to start Redis when Redis is unreachable, before touching the data directory', async () => {
+  it('stops with one line that says how to start Redis when Redis is unreachable (no password shown), before touching the data directory', async () => {
     const dataDir = join(dir, 'never');
-    const redisUrl = `redis://127.0.0.1:${await freePort()}`;
-    const dev = spawnTs('src/dev.ts', testEnv({ DATABASE_URL: '', REDIS_URL: redisUrl, PGLITE_DATA_DIR: dataDir }));
+    const port = await freePort();
+    const dev = spawnTs('src/dev.ts', testEnv({ DATABASE_URL: '', REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`, PGLITE_DATA_DIR: dataDir }));
     children.push(dev);
     expect(await dev.exited).toBe(1);
     expect(dev.output()).toBe(
-      `cannot reach Redis at ${redisUrl}: start one with \`redis-server --save "" --appendonly no\` (or \`docker compose up -d redis\`), or set REDIS_URL\n`,
+      `cannot reach Redis at 127.0.0.1:${port}: start one with \`redis-server --save "" --appendonly no\` (or \`docker compose up -d redis\`), or set REDIS_URL\n`,
     );
     expect(existsSync(dataDir)).toBe(false);
   }, 30_000);
+
+  it('on a port already taken, stops with one line, and its data directory opens again at once', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const dataDir = join(dir, 'busy-port');
+    try {
+      const dev = spawnTs('src/dev.ts', testEnv({ DATABASE_URL: '', PORT: String(port), PGLITE_DATA_DIR: dataDir, REDIS_PREFIX: filePrefix('dev-port') }));
+      children.push(dev);
+      expect(await dev.exited).toBe(1);
+      expect(dev.output()).toMatch(/^dev failed to start: listen EADDRINUSE: address already in use 127\.0\.0\.1:\d+\n$/);
+      expect([existsSync(dataDir), existsSync(`${dataDir}.lock`)]).toEqual([true, false]);
+      const again = await startEmbeddedPostgres(dataDir);
+      await again.close();
+    } finally {
+      taken.close();
+    }
+  }, 90_000);
 
   it('stops with one line naming the unreachable DATABASE_URL (host and database only) and the way out', async () => {
     const port = await freePort();
