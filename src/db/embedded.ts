@@ -29,25 +29,24 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   const dir = resolve(dataDir);
   await mkdir(dir, { recursive: true });
   const unlock = await lockDataDir(dir);
-  const pg = await PGlite.create(dir).catch(async (err: unknown) => {
-    await unlock();
-    throw err;
-  });
+  let pg: PGlite | undefined;
   try {
+    pg = await PGlite.create(dir);
     await migrate(drizzle(pg, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     const server = new PGLiteSocketServer({ db: pg, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
     await server.start();
+    const db = pg;
     return {
       url: `postgres://postgres@${server.getServerConn()}/postgres`,
       dataDir: dir,
       close: async () => {
         await server.stop();
-        await pg.close();
+        await db.close();
         await unlock();
       },
     };
   } catch (err) {
-    await pg.close().catch(() => {});
+    await pg?.close().catch(() => {});
     await unlock();
     throw err;
   }

@@ -103,12 +103,14 @@ function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
+export type IdleJob = Pick<JobRecord, 'id' | 'state' | 'attempts_made'>;
+
 /**
  * Jobs Postgres still shows as live though they have not changed for `idleMs`: the
  * reconciler compares them with the queue (oldest first, at most `limit`).
  */
-export function listIdleLiveJobs(sql: Sql, idleMs: number, limit: number): Promise<Pick<JobRecord, 'id' | 'state' | 'attempts_made'>[]> {
-  return sql<Pick<JobRecord, 'id' | 'state' | 'attempts_made'>[]>`
+export function listIdleLiveJobs(sql: Sql, idleMs: number, limit: number): Promise<IdleJob[]> {
+  return sql<IdleJob[]>`
     select id, state, attempts_made from jobs
     where state in ('waiting', 'delayed', 'active') and updated_at < now() - make_interval(secs => ${idleMs / 1000})
     order by updated_at limit ${limit}`;
