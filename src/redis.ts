@@ -96,7 +96,12 @@ export async function closeRedis(client: RedisClient, timeoutMs = 2000): Promise
     await Promise.race([client.quit().then(() => {}, () => {}), gaveUp]);
     clearTimeout(timer);
   }
-  if (client.status !== 'end') client.disconnect();
+  if (client.status === 'end') return;
+  // A subscriber dropped while its ready check's INFO is in flight (just after Redis came
+  // back) still turns ready and re-sends its SUBSCRIBEs, which ioredis never awaits: they
+  // reject "Connection is closed." unhandled, and Node ends the process on those.
+  if (client instanceof Redis) client.options.autoResubscribe = false;
+  client.disconnect();
 }
 
 /** Connection options derived from the configuration, for `createRedisClient`. */

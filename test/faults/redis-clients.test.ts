@@ -70,6 +70,38 @@ describe('closeRedis', () => {
     await closeRedis(probe);
   });
 
+  it('drops a subscriber whose ready check is in flight without an unhandled rejection', async () => {
+    const client = createRedis({ url: redis.url, name: 'test-closing-sub', maxRetriesPerRequest: null });
+    client.on('error', () => {});
+    await waitForRedis(client);
+    await client.subscribe('faults');
+    await client.psubscribe('faults-*');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // Seen in CI when a pod stopped just after Redis came back: closed while the ready
+      // check's INFO was in flight, the client still turned ready and re-subscribed.
+      const info = client.info.bind(client) as (...args: unknown[]) => Promise<string>;
+      let closing: Promise<void> | undefined;
+      Object.assign(client, {
+        info: (...args: unknown[]) => {
+          const reply = info(...args);
+          closing ??= closeRedis(client);
+          return reply;
+        },
+      });
+      client.disconnect(true);
+      await expect.poll(() => closing !== undefined, { timeout: 5000 }).toBe(true);
+      await closing;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(client.status).toBe('end');
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('QUITs a connected client', async () => {
     const client = createRedis({ url: redis.url, name: 'test-closing' });
     client.on('error', () => {});
