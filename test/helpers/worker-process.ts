@@ -11,6 +11,20 @@ export async function spawnWorker(env: Record<string, string> = {}, timeoutMs = 
   return worker;
 }
 
+/** The worker processes one test file spawns, all SIGKILLed by `stopAll` in its afterAll. */
+export function workerPool(env: Record<string, string> = {}) {
+  const spawned: ChildService[] = [];
+  return {
+    spawn: async () => {
+      const worker = await spawnWorker(env);
+      spawned.push(worker);
+      return worker;
+    },
+    latest: (): ChildService | undefined => spawned.at(-1),
+    stopAll: async () => void (await Promise.all(spawned.map((w) => w.stop('SIGKILL')))),
+  };
+}
+
 /** Resolves when the process has printed `text`; rejects (and kills it) if it exits or the time runs out first. */
 export function waitForOutput(service: ChildService, text: string, timeoutMs = 20_000): Promise<void> {
   return new Promise<void>((resolve, reject) => {

@@ -5,31 +5,24 @@ import type { JobDto } from '../../src/domain/job-dto.js';
 import { LOST_JOB_ERROR } from '../../workers/reconcile.js';
 import { startApp, type RunningApp } from '../helpers/app.js';
 import { api, newUser } from '../helpers/http.js';
-import type { ChildService } from '../helpers/processes.js';
 import { connectInbox, type ClientSocket } from '../helpers/sockets.js';
-import { spawnWorker } from '../helpers/worker-process.js';
+import { workerPool } from '../helpers/worker-process.js';
 import { filePrefix, jobEvents, jobShape, settle, watch } from './support.js';
 
 // Postgres and the queue made to disagree, as crashes leave them; a worker start puts them right.
 const env = { REDIS_PREFIX: filePrefix('jobs-reconcile') };
 
 let hub: RunningApp;
-const workers: ChildService[] = [];
+const workers = workerPool(env);
 let socket: ClientSocket | undefined;
 beforeAll(async () => {
   hub = await startApp(env);
 });
 afterAll(async () => {
   socket?.close();
-  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+  await workers.stopAll();
   await hub?.close();
 });
-
-async function worker() {
-  const w = await spawnWorker(env);
-  workers.push(w);
-  return w;
-}
 
 const postJob = async (cookie: string, steps: number) =>
   (await api(hub.url, 'POST', '/api/jobs', { cookie, body: { name: 'demo.steps', data: { steps, step_ms: 10 } } })).body.job as JobDto;
@@ -41,7 +34,7 @@ describe('job reconciliation at worker start', () => {
     ({ socket } = await connectInbox(hub.url, ann.cookie));
     const got = jobEvents(socket);
 
-    const first = await worker();
+    const first = await workers.spawn();
     const finished = await postJob(ann.cookie, 2);
     await settle(await watch(socket, finished.job_id), got, (j) => j.state === 'completed');
     expect(await first.stop('SIGTERM')).toBe(0);
@@ -58,7 +51,7 @@ describe('job reconciliation at worker start', () => {
     expect(before.map((j) => [j.state, j.progress])).toEqual([['active', 50], ['waiting', 0], ['waiting', 0]]);
 
     const mark = got.events.length;
-    await worker();
+    await workers.spawn();
     const [repaired, failed, ran] = await Promise.all(
       before.map((snapshot) => settle(snapshot, got, (j) => j.seq > snapshot.seq && ['completed', 'failed'].includes(j.state), 20_000)),
     );

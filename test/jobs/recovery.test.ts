@@ -2,16 +2,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDto } from '../../src/domain/job-dto.js';
 import { startApp, type RunningApp } from '../helpers/app.js';
 import { api, newUser, type TestUser } from '../helpers/http.js';
-import type { ChildService } from '../helpers/processes.js';
 import { connectInbox, type ClientSocket } from '../helpers/sockets.js';
-import { spawnWorker } from '../helpers/worker-process.js';
+import { workerPool } from '../helpers/worker-process.js';
 import { filePrefix, jobEvents, jobShape, timeline, watch } from './support.js';
 
 // A short lock, so a dead worker's job is found stalled within seconds instead of a minute.
 const env = { REDIS_PREFIX: filePrefix('jobs-recovery'), JOB_LOCK_MS: '1500' };
 
 let hub: RunningApp;
-const workers: ChildService[] = [];
+const workers = workerPool(env);
 const open: ClientSocket[] = [];
 
 beforeAll(async () => {
@@ -21,15 +20,9 @@ afterEach(() => {
   for (const s of open.splice(0)) s.close();
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+  await workers.stopAll();
   await hub?.close();
 });
-
-async function worker() {
-  const w = await spawnWorker(env);
-  workers.push(w);
-  return w;
-}
 
 async function watchNewJob(user: TestUser, data: unknown) {
   const { socket } = await connectInbox(hub.url, user.cookie);
@@ -43,11 +36,11 @@ async function watchNewJob(user: TestUser, data: unknown) {
 
 describe('worker processes', () => {
   it('recover a SIGKILLed worker\'s job: it runs again on another worker and completes', async () => {
-    const first = await worker();
+    const first = await workers.spawn();
     const ann = await newUser(hub.url);
     const { job, snapshot, got } = await watchNewJob(ann, { steps: 20, step_ms: 100 });
     // Started now to save time; the job is already locked by the first worker.
-    const second = worker();
+    const second = workers.spawn();
     await got.until((j) => j.progress >= 15);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
@@ -69,7 +62,7 @@ describe('worker processes', () => {
   }, 60_000);
 
   it('finish the running job on SIGTERM, then exit 0', async () => {
-    const w = workers.at(-1) ?? (await worker());
+    const w = workers.latest() ?? (await workers.spawn());
     const ann = await newUser(hub.url);
     const { job, got } = await watchNewJob(ann, { steps: 10, step_ms: 100 });
     await got.until((j) => j.state === 'active');
