@@ -4,24 +4,30 @@ import { insertJob } from '../../src/db/repositories/jobs.js';
 import type { JobDto } from '../../src/domain/job-dto.js';
 import { LOST_JOB_ERROR } from '../../workers/reconcile.js';
 import { startApp, type RunningApp } from '../helpers/app.js';
+import { createIsolatedDatabase, type IsolatedDatabase } from '../helpers/database.js';
 import { api, newUser } from '../helpers/http.js';
 import { connectInbox, type ClientSocket } from '../helpers/sockets.js';
 import { workerPool } from '../helpers/worker-process.js';
 import { filePrefix, jobEvents, jobShape, settle, watch } from './support.js';
 
 // Postgres and the queue made to disagree, as crashes leave them; a worker start puts them right.
-const env = { REDIS_PREFIX: filePrefix('jobs-reconcile') };
-
+// A database of its own: every worker reconciles at start, and one of another test file (its
+// own queue prefix) would find these backdated rows missing from its queue and fail them.
+let db: IsolatedDatabase;
 let hub: RunningApp;
-const workers = workerPool(env);
+let workers: ReturnType<typeof workerPool>;
 let socket: ClientSocket | undefined;
 beforeAll(async () => {
+  db = await createIsolatedDatabase('reconcile');
+  const env = { REDIS_PREFIX: filePrefix('jobs-reconcile'), DATABASE_URL: db.url };
+  workers = workerPool(env);
   hub = await startApp(env);
 });
 afterAll(async () => {
   socket?.close();
-  await workers.stopAll();
+  await workers?.stopAll();
   await hub?.close();
+  await db?.drop();
 });
 
 const postJob = async (cookie: string, steps: number) =>
