@@ -17,9 +17,8 @@ export interface ReconcilerDeps {
   log: Logger;
 }
 
+/** Started, it makes a first pass at once, then one every minute. */
 export interface Reconciler {
-  /** One pass; resolves with the number of snapshots it corrected. */
-  runOnce(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -40,32 +39,32 @@ export function startReconciler(deps: ReconcilerDeps): Reconciler {
   const queue = new Queue<JobEnvelope>(JOBS_QUEUE, { connection: deps.redis, prefix: bullPrefix(deps.config) });
   // Past any lock a live worker still holds, and past the moment between the ownership row and the enqueue.
   const idleMs = Math.max(60_000, 2 * deps.config.JOB_LOCK_MS);
-  let running: Promise<number> | null = null;
-  const runOnce = () => (running ??= reconcile(deps, queue, idleMs).finally(() => (running = null)));
-  const timer = setInterval(() => {
-    runOnce().catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'job reconciliation failed'));
-  }, EVERY_MS);
+  let running: Promise<void> | null = null;
+  // One pass at a time: a tick during a slow pass is skipped, not run twice over.
+  const pass = () => {
+    running ??= reconcile(deps, queue, idleMs)
+      .catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'job reconciliation failed'))
+      .finally(() => (running = null));
+  };
+  const timer = setInterval(pass, EVERY_MS);
   timer.unref();
+  pass();
   return {
-    runOnce,
     close: async () => {
       clearInterval(timer);
-      await running?.catch(() => {});
+      await running;
       await queue.close();
     },
   };
 }
 
-async function reconcile(deps: ReconcilerDeps, queue: Queue<JobEnvelope>, idleMs: number): Promise<number> {
-  let corrected = 0;
+async function reconcile(deps: ReconcilerDeps, queue: Queue<JobEnvelope>, idleMs: number): Promise<void> {
   for (const row of await jobsRepo.listIdleLiveJobs(deps.sql, idleMs, BATCH)) {
     const change = await verdictOf(queue, row.id, row.attempts_made);
     if (change && (await deps.store.apply(row.id, change))) {
-      corrected += 1;
       deps.log.warn({ job: row.id, was: row.state, now: change.set.state }, 'job snapshot reconciled with the queue');
     }
   }
-  return corrected;
 }
 
 /** What the queue says became of a job, when that is final; null while it may still run. */

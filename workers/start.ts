@@ -46,7 +46,6 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
   void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'));
   await worker.waitUntilReady();
   const reconciler = startReconciler({ config, redis, sql: db.sql, store, log });
-  void reconciler.runOnce().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'job reconciliation failed'));
   return {
     close: async () => {
       await worker.close();
