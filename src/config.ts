@@ -61,6 +61,8 @@ const envSchema = z.object({
   LOGIN_RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(20),
   /** Login attempts per account (email) per 15 minutes, shared by all pods through Redis. */
   LOGIN_RATE_LIMIT_PER_ACCOUNT: positiveInt(1_000_000).default(10),
+  /** New conversations one user may open per hour, shared by all pods through Redis (an existing pair is free). */
+  CONVERSATION_RATE_LIMIT: positiveInt(1_000_000).default(30),
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Comma-separated emails of the users who may open the Bull Board at /admin/queues. */

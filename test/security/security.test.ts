@@ -116,6 +116,30 @@ describe('sockets', () => {
   });
 });
 
+describe('email harvesting', () => {
+  it('no conversation answered or emitted carries an email, only peers {id, name, avatar_url}', async () => {
+    const [ann, bob] = await Promise.all([newUser(hub.url, { name: 'Ann' }), newUser(hub.url, { name: 'Bob', avatar_url: 'https://cdn.example/b.png' })]);
+    const b = (await connectInbox(twin.url, bob.cookie)).socket;
+    sockets.push(b);
+    const news = waitFor(b, 'conversation:new');
+    const created = await api(hub.url, 'POST', '/api/conversations', { cookie: ann.cookie, body: { client_id: ann.user.id, worker_id: bob.user.id } });
+    const peers = {
+      client: { id: ann.user.id, name: 'Ann', avatar_url: null },
+      worker: { id: bob.user.id, name: 'Bob', avatar_url: 'https://cdn.example/b.png' },
+    };
+    expect(created.body.conversation).toMatchObject(peers);
+    const emitted = (await news) as { conversation: Record<string, unknown> };
+    const listed = await api(hub.url, 'GET', '/api/conversations', { cookie: ann.cookie });
+    const again = await api(twin.url, 'POST', '/api/conversations', { cookie: ann.cookie, body: { client_id: ann.user.id, worker_id: bob.user.id } });
+    for (const conversation of [created.body.conversation, emitted.conversation, listed.body.conversations[0], again.body.conversation]) {
+      expect(Object.keys(conversation.client as object)).toEqual(['id', 'name', 'avatar_url']);
+      expect(Object.keys(conversation.worker as object)).toEqual(['id', 'name', 'avatar_url']);
+      expect(conversation).toMatchObject(peers);
+      expect(JSON.stringify(conversation)).not.toMatch(/@example\.test/);
+    }
+  });
+});
+
 describe('authorization over HTTP and sockets', () => {
   it('another user\'s conversation is invisible (404) and untouchable (forbidden)', async () => {
     const [ann, bob, eve] = await Promise.all([newUser(hub.url), newUser(hub.url), newUser(hub.url)]);
