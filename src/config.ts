@@ -59,8 +59,13 @@ const envSchema = z.object({
     .default(false),
   /** Login attempts per client IP per minute, shared by all pods through Redis. */
   LOGIN_RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(20),
-  /** Login attempts per account (email) per 15 minutes, shared by all pods through Redis. */
+  /**
+   * Failed logins (and failed current-password checks) per account from one client network
+   * (an IPv4 address or an IPv6 /64) per 15 minutes, shared by all pods through Redis.
+   */
   LOGIN_RATE_LIMIT_PER_ACCOUNT: positiveInt(1_000_000).default(10),
+  /** Failed logins per account from every network together per 15 minutes; default 10 x LOGIN_RATE_LIMIT_PER_ACCOUNT. */
+  LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL: positiveInt(100_000_000).optional(),
   /** New conversations one user may open per hour, shared by all pods through Redis (an existing pair is free). */
   CONVERSATION_RATE_LIMIT: positiveInt(1_000_000).default(30),
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
@@ -92,7 +97,13 @@ const envSchema = z.object({
 type Env = z.infer<typeof envSchema>;
 
 /** The hub's validated, frozen configuration; derived from the schema, never written twice. */
-export type Config = Readonly<Omit<Env, 'COOKIE_SECRET'> & { COOKIE_SECRET: string; cookieSecretGenerated: boolean }>;
+export type Config = Readonly<
+  Omit<Env, 'COOKIE_SECRET' | 'LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL'> & {
+    COOKIE_SECRET: string;
+    cookieSecretGenerated: boolean;
+    LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL: number;
+  }
+>;
 
 /** Thrown by loadConfig; its message is the one line printed before exiting. */
 export class ConfigError extends Error {
@@ -112,7 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const generated = !data.COOKIE_SECRET;
   const secret = data.COOKIE_SECRET ?? randomSecret();
-  return Object.freeze({ ...data, COOKIE_SECRET: secret, cookieSecretGenerated: generated });
+  const accountTotal = data.LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL ?? 10 * data.LOGIN_RATE_LIMIT_PER_ACCOUNT;
+  return Object.freeze({ ...data, COOKIE_SECRET: secret, cookieSecretGenerated: generated, LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL: accountTotal });
 }
 
 /** An empty variable (`PORT=`) means "use the default", as in most dotenv setups. */

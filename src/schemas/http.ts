@@ -28,8 +28,10 @@ export const changePasswordBody = z.object({
   new_password: z.string().min(8, 'must be at least 8 characters').max(1024),
 });
 
+// The registration rule (ASCII only): a Unicode spelling such as "İ" could otherwise fold to
+// the same account in Postgres's lower() but not in the limiter's key.
 export const loginBody = z.object({
-  email: pgText().min(1).max(254),
+  email,
   password: z.string().min(1).max(1024),
 });
 

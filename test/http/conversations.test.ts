@@ -55,7 +55,7 @@ describe('CONVERSATION_RATE_LIMIT', () => {
     const env = { REDIS_PREFIX: `${inject('redisPrefix')}-convlimit`, CONVERSATION_RATE_LIMIT: '3' };
     const [podA, podB] = await Promise.all([startApp(env), startApp(env)]);
     try {
-      const [ann, ...others] = await Promise.all(Array.from({ length: 6 }, () => newUser(podA.url)));
+      const [ann, ...others] = (await Promise.all(Array.from({ length: 6 }, () => newUser(podA.url)))) as [TestUser, ...TestUser[]];
       const open = (url: string, caller: TestUser, client: TestUser, worker: TestUser) =>
         api(url, 'POST', '/api/conversations', { cookie: caller.cookie, body: { client_id: client.user.id, worker_id: worker.user.id } });
       const statuses = [

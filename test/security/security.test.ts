@@ -53,6 +53,65 @@ describe('login brute force', () => {
   });
 });
 
+describe('login limits count failures, per (account, network), with an account-wide ceiling', () => {
+  // Behind a trusted proxy, so each attempt can come from the network the test chooses.
+  const proxied = { ...env, REDIS_PREFIX: `${env.REDIS_PREFIX}-lock`, TRUST_PROXY: 'true', LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL: '6' };
+  let lock: RunningApp;
+  beforeAll(async () => {
+    lock = await startApp(proxied);
+  });
+  afterAll(() => lock.close());
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+  it('an "İ" spelling of the email neither reaches a fresh counter nor logs in while locked', async () => {
+    const u = { email: uniqueEmail('iris'), password: 'correct horse battery' };
+    expect((await api(lock.url, 'POST', '/api/auth/register', { body: { ...u, name: 'Iris' } })).status).toBe(201);
+    const dotted = u.email.replace('i', 'İ');
+    for (let i = 0; i < 4; i++) expect((await login(lock.url, u.email, 'wrong-password', from('10.1.0.1'))).status).toBe(401);
+    const spelled = await login(lock.url, dotted, u.password, from('10.1.0.1'));
+    expect([spelled.status, spelled.body]).toEqual([400, errorOf('invalid_payload')]);
+    const locked = await login(lock.url, u.email.toUpperCase(), u.password, from('10.1.0.1'));
+    expect([locked.status, locked.body]).toEqual([429, errorOf('rate_limited')]);
+  });
+
+  it('successes never count; a stranger\'s failures lock only their own network until the ceiling', async () => {
+    const u = await newUser(lock.url);
+    for (let i = 0; i < 6; i++) expect((await login(lock.url, u.email, u.password, from('10.2.0.1'))).status).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await login(lock.url, u.email, 'wrong-password', from('10.2.0.66'))).status).toBe(401);
+    expect((await login(lock.url, u.email, u.password, from('10.2.0.66'))).status).toBe(429);
+    expect((await login(lock.url, u.email, u.password, from('10.2.0.1'))).status).toBe(200);
+    // Two more failures from a third network reach the account-wide ceiling (6): now every network waits.
+    for (let i = 0; i < 2; i++) expect((await login(lock.url, u.email, 'wrong-password', from('10.2.0.77'))).status).toBe(401);
+    const ceiling = await login(lock.url, u.email, u.password, from('10.2.0.1'));
+    expect([ceiling.status, ceiling.body]).toEqual([429, errorOf('rate_limited')]);
+    expect(ceiling.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it('password change is limited on the user id, failures only, sharing the login counters', async () => {
+    const u = await newUser(lock.url);
+    const change = (current: string, ip: string) =>
+      api(lock.url, 'POST', '/api/auth/password', { cookie: u.cookie, headers: from(ip), body: { current_password: current, new_password: 'brand new password' } });
+    for (let i = 0; i < 4; i++) expect((await change('wrong-password', '10.3.0.1')).status).toBe(401);
+    expect((await change(u.password, '10.3.0.1')).status).toBe(429);
+    expect((await login(lock.url, u.email, u.password, from('10.3.0.1'))).status).toBe(429);
+    expect((await change(u.password, '10.3.0.2')).status).toBe(204);
+  });
+
+  it('the per-IP limit keys IPv6 on the /64', async () => {
+    const limited = await startApp({ ...proxied, REDIS_PREFIX: `${env.REDIS_PREFIX}-v6`, LOGIN_RATE_LIMIT_PER_IP: '3' });
+    try {
+      const statuses = [];
+      for (const ip of ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:abcd::5', '2001:db8:1:2::9']) {
+        statuses.push((await login(limited.url, uniqueEmail(), 'whatever-password', from(ip))).status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      expect((await login(limited.url, uniqueEmail(), 'whatever-password', from('2001:db8:1:3::1'))).status).toBe(401);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('password change', () => {
   it('needs the current password, then revokes every other session and disconnects its sockets', async () => {
     const u = await newUser(hub.url);
@@ -128,7 +187,7 @@ describe('email harvesting', () => {
       worker: { id: bob.user.id, name: 'Bob', avatar_url: 'https://cdn.example/b.png' },
     };
     expect(created.body.conversation).toMatchObject(peers);
-    const emitted = (await news) as { conversation: Record<string, unknown> };
+    const emitted = (await news) as unknown as { conversation: Record<string, unknown> };
     const listed = await api(hub.url, 'GET', '/api/conversations', { cookie: ann.cookie });
     const again = await api(twin.url, 'POST', '/api/conversations', { cookie: ann.cookie, body: { client_id: ann.user.id, worker_id: bob.user.id } });
     for (const conversation of [created.body.conversation, emitted.conversation, listed.body.conversations[0], again.body.conversation]) {
