@@ -68,14 +68,28 @@ const envSchema = z.object({
   LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL: positiveInt(100_000_000).optional(),
   /** New conversations one user may open per hour, shared by all pods through Redis (an existing pair is free). */
   CONVERSATION_RATE_LIMIT: positiveInt(1_000_000).default(30),
-  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  /**
+   * GET /metrics requires `Authorization: Bearer <token>`. A hub refuses to start without it
+   * in production (checked by the metrics plugin: workers and producers serve no metrics).
+   */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Comma-separated emails of the users who may open the Bull Board at /admin/queues. */
-  ADMIN_EMAILS: z
+  /**
+   * Comma-separated user ids of the operators who may open the Bull Board at /admin/queues.
+   * Ids, not emails: emails are never verified, so an admin email nobody had registered yet
+   * went to whoever registered it first.
+   */
+  ADMIN_USER_IDS: z
     .string()
-    .transform((raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
-    .pipe(z.array(z.email('must be a comma-separated list of emails')))
+    .transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[1-9]\d{0,9}$/, 'must be a comma-separated list of user ids').transform(Number)))
     .default([]),
+  /** The Bull Board may pause, retry, clean or edit jobs only when this is `true`; read-only otherwise. */
+  ADMIN_BOARD_WRITE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Replaced by ADMIN_USER_IDS; refused at start so an upgrade cannot silently change who is an admin. */
+  ADMIN_EMAILS: z.string().optional(),
   /**
    * Serve the old `/chat/<id>` namespaces. Off once no old frontend is left: every message then
    * skips the relay to other pods' legacy sockets (a Redis publish and a decode per pod).
@@ -120,6 +134,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const data = parsed.data;
   if (!data.COOKIE_SECRET && data.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration: COOKIE_SECRET: required when NODE_ENV=production');
+  }
+  if (data.ADMIN_EMAILS !== undefined) {
+    throw new ConfigError('Invalid configuration: ADMIN_EMAILS: no longer supported (emails are not verified); list admin user ids in ADMIN_USER_IDS');
   }
   const generated = !data.COOKIE_SECRET;
   const secret = data.COOKIE_SECRET ?? randomSecret();

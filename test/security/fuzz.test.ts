@@ -153,7 +153,7 @@ const httpTargets = () => [
 
 async function send(method: string, path: string, body: unknown, cookie?: string, raw = false) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (cookie) headers.cookie = cookie;
+  if (cookie) Object.assign(headers, { cookie, 'sec-fetch-site': 'same-origin' });
   const res = await fetch(`${hub.url}${path}`, { method, headers, body: raw ? (body as string) : JSON.stringify(body) });
   return { status: res.status, body: await res.json().catch(() => undefined) };
 }
