@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { Writable } from 'node:stream';
+import { buildApp } from '../../src/app.js';
+import { users } from '../../src/db/schema/index.js';
+import { loggerOptions } from '../../src/logger.js';
+import { testConfig } from '../helpers/config.js';
 import { spawnWorker } from '../helpers/worker-process.js';
 import { startApp, type RunningApp } from '../helpers/app.js';
 import { api, newConversation, newUser, sessionCookieFrom, uniqueEmail } from '../helpers/http.js';
@@ -280,6 +285,57 @@ describe('origin guard without an Origin header', () => {
       body: JSON.stringify({ email: u, password: 'longenough', name: 'Script' }),
     });
     expect(reg.status).toBe(201);
+  });
+});
+
+describe('display-name spoofing', () => {
+  it('names refuse bidi controls (test/http/auth.test.ts); message text keeps them verbatim', async () => {
+    const [ann, bob] = await Promise.all([newUser(hub.url), newUser(hub.url)]);
+    const conv = await newConversation(hub.url, ann, bob);
+    const a = (await connectInbox(hub.url, ann.cookie)).socket;
+    sockets.push(a);
+    const text = 'see \u202Etxt.exe\u202C and \u2066isolated\u2069\u200B';
+    const ack = await request(a, 'message', { conversation_id: conv.id, message: text, type: 'TEXT' });
+    expect([ack.ok, ack.message.message]).toEqual([true, text]);
+    const bad = await api(hub.url, 'POST', '/api/auth/register', { body: { email: uniqueEmail(), password: 'longenough', name: 'admin\u202E' } });
+    expect([bad.status, bad.body]).toEqual([400, errorOf('invalid_payload')]);
+  });
+});
+
+describe('logs never carry query parameters', () => {
+  it('a failed query is logged with its SQLSTATE, table and constraint, not its values', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) });
+    const config = testConfig({ REDIS_PREFIX: `${env.REDIS_PREFIX}-logs` });
+    const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), level: 'warn', stream } });
+    const email = uniqueEmail('secret');
+    const secretHash = 'scrypt$32768$8$1$c2VjcmV0LXNhbHQ$c2VjcmV0LWhhc2gtdmFsdWU';
+    // One statement Postgres refuses for a value (a NUL), one for a duplicate (its detail quotes the key).
+    app.post('/test/nul', async () => app.db.insert(users).values({ email, name: 'x\u0000y', passwordHash: secretHash }));
+    app.post('/test/duplicate', async () => {
+      await app.db.insert(users).values({ email, name: 'x', passwordHash: secretHash });
+      await app.db.insert(users).values({ email: email.toUpperCase(), name: 'x', passwordHash: secretHash });
+    });
+    try {
+      for (const path of ['/test/nul', '/test/duplicate']) {
+        const res = await app.inject({ method: 'POST', url: path });
+        expect([res.statusCode, res.json()]).toEqual([500, { error: { code: 'unavailable', message: 'Internal error' } }]);
+      }
+      const caught = await app.db.insert(users).values({ email, name: 'x', passwordHash: secretHash }).catch((e: Error) => e);
+      app.log.warn({ err: (caught as Error).message }, 'a line that logs only the message');
+      const logged = lines.join('');
+      expect(logged).not.toContain(email.split('@')[0]);
+      expect(logged).not.toContain('c2VjcmV0');
+      const failures = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request failed');
+      expect(failures.map((l) => [l.err.code, l.err.table_name ?? null, l.err.constraint_name ?? null])).toEqual([
+        ['22021', null, null],
+        ['23505', 'users', 'users_email_lower_key'],
+      ]);
+      expect(logged).toContain('params: [redacted]');
+    } finally {
+      await app.dbHandle.sql`delete from users where lower(email) = ${email.toLowerCase()}`;
+      await app.close();
+    }
   });
 });
 
