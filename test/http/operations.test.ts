@@ -62,6 +62,21 @@ describe('/metrics in production', () => {
   });
 });
 
+describe('production build', () => {
+  it('ships no source maps: tsc emits none for dist/, the page bundle has none', async () => {
+    const { execFile } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const showConfig = await new Promise<string>((resolve, reject) =>
+      execFile('npx', ['tsc', '-p', 'tsconfig.build.json', '--showConfig'], (err, out) => (err ? reject(err) : resolve(out))),
+    );
+    const options = JSON.parse(showConfig).compilerOptions as Record<string, unknown>;
+    expect([options.sourceMap ?? false, options.inlineSourceMap ?? false, options.declarationMap ?? false]).toEqual([false, false, false]);
+    const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>;
+    expect(scripts['build:web']).toMatch(/^esbuild /);
+    expect(scripts['build:web']).not.toMatch(/--sourcemap/);
+  });
+});
+
 describe('/docs', () => {
   it('serves OpenAPI generated from the route schemas, and its UI', async () => {
     const spec = await api(hub.url, 'GET', '/docs/json');
