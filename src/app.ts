@@ -62,7 +62,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(docsPlugin);
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
-  await app.register(conversationRoutes);
+  await app.register(conversationRoutes, { config });
   await app.register(jobRoutes, { config });
   await app.register(userRoutes);
   await app.register(adminQueues, { config });

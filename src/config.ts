@@ -59,16 +59,37 @@ const envSchema = z.object({
     .default(false),
   /** Login attempts per client IP per minute, shared by all pods through Redis. */
   LOGIN_RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(20),
-  /** Login attempts per account (email) per 15 minutes, shared by all pods through Redis. */
+  /**
+   * Failed logins (and failed current-password checks) per account from one client network
+   * (an IPv4 address or an IPv6 /64) per 15 minutes, shared by all pods through Redis.
+   */
   LOGIN_RATE_LIMIT_PER_ACCOUNT: positiveInt(1_000_000).default(10),
-  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  /** Failed logins per account from every network together per 15 minutes; default 10 x LOGIN_RATE_LIMIT_PER_ACCOUNT. */
+  LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL: positiveInt(100_000_000).optional(),
+  /** New conversations one user may open per hour, shared by all pods through Redis (an existing pair is free). */
+  CONVERSATION_RATE_LIMIT: positiveInt(1_000_000).default(30),
+  /**
+   * GET /metrics requires `Authorization: Bearer <token>`. A hub refuses to start without it
+   * in production (checked by the metrics plugin: workers and producers serve no metrics).
+   */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Comma-separated emails of the users who may open the Bull Board at /admin/queues. */
-  ADMIN_EMAILS: z
+  /**
+   * Comma-separated user ids of the operators who may open the Bull Board at /admin/queues.
+   * Ids, not emails: emails are never verified, so an admin email nobody had registered yet
+   * went to whoever registered it first.
+   */
+  ADMIN_USER_IDS: z
     .string()
-    .transform((raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
-    .pipe(z.array(z.email('must be a comma-separated list of emails')))
+    .transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[1-9]\d{0,9}$/, 'must be a comma-separated list of user ids').transform(Number)))
     .default([]),
+  /** The Bull Board may pause, retry, clean or edit jobs only when this is `true`; read-only otherwise. */
+  ADMIN_BOARD_WRITE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Replaced by ADMIN_USER_IDS; refused at start so an upgrade cannot silently change who is an admin. */
+  ADMIN_EMAILS: z.string().optional(),
   /**
    * Serve the old `/chat/<id>` namespaces. Off once no old frontend is left: every message then
    * skips the relay to other pods' legacy sockets (a Redis publish and a decode per pod).
@@ -90,7 +111,13 @@ const envSchema = z.object({
 type Env = z.infer<typeof envSchema>;
 
 /** The hub's validated, frozen configuration; derived from the schema, never written twice. */
-export type Config = Readonly<Omit<Env, 'COOKIE_SECRET'> & { COOKIE_SECRET: string; cookieSecretGenerated: boolean }>;
+export type Config = Readonly<
+  Omit<Env, 'COOKIE_SECRET' | 'LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL'> & {
+    COOKIE_SECRET: string;
+    cookieSecretGenerated: boolean;
+    LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL: number;
+  }
+>;
 
 /** Thrown by loadConfig; its message is the one line printed before exiting. */
 export class ConfigError extends Error {
@@ -108,9 +135,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!data.COOKIE_SECRET && data.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration: COOKIE_SECRET: required when NODE_ENV=production');
   }
+  if (data.ADMIN_EMAILS !== undefined) {
+    throw new ConfigError('Invalid configuration: ADMIN_EMAILS: no longer supported (emails are not verified); list admin user ids in ADMIN_USER_IDS');
+  }
   const generated = !data.COOKIE_SECRET;
   const secret = data.COOKIE_SECRET ?? randomSecret();
-  return Object.freeze({ ...data, COOKIE_SECRET: secret, cookieSecretGenerated: generated });
+  const accountTotal = data.LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL ?? 10 * data.LOGIN_RATE_LIMIT_PER_ACCOUNT;
+  return Object.freeze({ ...data, COOKIE_SECRET: secret, cookieSecretGenerated: generated, LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL: accountTotal });
 }
 
 /** An empty variable (`PORT=`) means "use the default", as in most dotenv setups. */

@@ -37,7 +37,7 @@ export const api = {
   register: (body: Credentials & { name: string }) => call<{ user: UserDto }>('POST', '/api/auth/register', body),
   login: (body: Credentials) => call<{ user: UserDto }>('POST', '/api/auth/login', body),
   logout: () => call<void>('POST', '/api/auth/logout'),
-  lookupUser: (email: string) => call<{ user: UserDto }>('GET', `/api/users/lookup?email=${encodeURIComponent(email)}`),
+  lookupUser: (email: string) => call<{ peer: ConversationDto['client'] }>('GET', `/api/users/lookup?email=${encodeURIComponent(email)}`),
   conversations: () => call<{ conversations: ConversationDto[] }>('GET', '/api/conversations'),
   openConversation: (clientId: number, workerId: number) =>
     call<{ conversation: ConversationDto }>('POST', '/api/conversations', { client_id: clientId, worker_id: workerId }),

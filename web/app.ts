@@ -85,7 +85,7 @@ function wireNewConversation(me: UserDto, list: ConversationList): void {
     event.preventDefault();
     error.textContent = '';
     try {
-      const { user: other } = await api.lookupUser(String(formValues(form).other_email).trim());
+      const { peer: other } = await api.lookupUser(String(formValues(form).other_email).trim());
       const { conversation } = await api.openConversation(me.id, other.id);
       list.upsert(conversation);
       list.select(conversation.id);

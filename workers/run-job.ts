@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { Config } from '../src/config.js';
 import { JOB_CATALOG, isJobName, policyOf, type JobData, type JobName } from '../src/queue/catalog.js';
+import { findJob } from '../src/db/repositories/jobs.js';
 import { CANCEL_REASON, isAbortRequested } from '../src/queue/cancel.js';
 import type { JobEnvelope } from '../src/queue/queue.js';
 import { jobChanges, type JobStatusStore } from '../src/queue/status.js';
@@ -31,7 +32,7 @@ const STATUS_TEXT_MAX = 200;
  */
 export function createBullProcessor(deps: RunDeps) {
   return async (job: BullJob, _token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> => {
-    const { processor, input } = prepare(deps, job);
+    const { processor, input } = await prepare(deps, job);
     if (await isAbortRequested(deps.redis, deps.config, job.id!)) throw new JobCancelledError();
     await deps.store.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job)));
     const { timeoutMs } = policyOf(processor.name);
@@ -47,12 +48,21 @@ export function createBullProcessor(deps: RunDeps) {
   };
 }
 
-function prepare(deps: RunDeps, job: BullJob): { processor: Processor; input: ProcessorJob<JobData<JobName>> } {
-  const processor = deps.processors.get(job.name);
-  if (!processor || !isJobName(job.name)) throw new UnrecoverableError(`no processor for job name "${job.name}"`);
-  const parsed = JOB_CATALOG[job.name].schema.safeParse(job.data.data);
+/**
+ * The job's owner, name and data come from its Postgres row, written (and authorised) at
+ * enqueue; the BullMQ job is only a pointer to it. Whoever can write to Redis (a writable
+ * Bull Board, a shared Redis) could otherwise rewrite owner_id and data and export another
+ * user's conversation.
+ */
+async function prepare(deps: RunDeps, job: BullJob): Promise<{ processor: Processor; input: ProcessorJob<JobData<JobName>> }> {
+  const row = await findJob(deps.sql, job.id!);
+  if (!row) throw new UnrecoverableError('the job has no ownership row in Postgres');
+  if (row.name !== job.name) throw new UnrecoverableError(`the queued name "${job.name}" differs from the stored "${row.name}"`);
+  const processor = deps.processors.get(row.name);
+  if (!processor || !isJobName(row.name)) throw new UnrecoverableError(`no processor for job name "${row.name}"`);
+  const parsed = JOB_CATALOG[row.name].schema.safeParse(row.data);
   if (!parsed.success) throw new UnrecoverableError(`job data does not match the catalog: ${parsed.error.issues[0]?.message}`);
-  const input = { id: job.id!, name: job.name, data: parsed.data, ownerId: job.data.owner_id, attemptsMade: job.attemptsMade };
+  const input = { id: row.id, name: row.name, data: parsed.data, ownerId: row.owner_id, attemptsMade: job.attemptsMade };
   return { processor, input };
 }
 

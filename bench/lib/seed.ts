@@ -47,7 +47,8 @@ async function post(url: string, body: unknown, cookie?: string): Promise<Respon
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+      // With the session cookie the hub wants proof of a same-origin request (a browser header).
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie, 'sec-fetch-site': 'same-origin' } : {}) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });

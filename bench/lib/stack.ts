@@ -146,6 +146,8 @@ export function hubEnv(store: BenchStore, cookieSecret: string): Record<string, 
     REDIS_URL: store.redisUrl,
     REDIS_PREFIX: store.redisPrefix,
     COOKIE_SECRET: cookieSecret,
+    // Production requires it (the bench does not scrape /metrics).
+    METRICS_TOKEN: `metrics-${cookieSecret}`,
     // Bench users send far above a person's pace, register from one IP and hold many
     // sockets each; the limits are not under test, what they protect is.
     MESSAGE_RATE_LIMIT: '1000000',

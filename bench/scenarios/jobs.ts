@@ -54,7 +54,7 @@ export const skippedJobs = (reason: string): JobResult => ({
 async function enqueue(hubUrl: string, cookie: string, steps: number, stepMs: number): Promise<string> {
   const res = await fetch(`${hubUrl}/api/jobs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', cookie },
+    headers: { 'content-type': 'application/json', cookie, 'sec-fetch-site': 'same-origin' },
     body: JSON.stringify({ name: 'demo.steps', data: { steps, step_ms: stepMs } }),
     signal: AbortSignal.timeout(10_000),
   });

@@ -3,6 +3,7 @@ import * as sessionsRepo from '../db/repositories/sessions.js';
 import * as usersRepo from '../db/repositories/users.js';
 import type { UserRow } from '../db/schema/index.js';
 import { conflict, unauthorized } from '../errors.js';
+import { accountOfUnknownEmail, accountOfUser, type LoginAttempts } from './login-attempts.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 
 export interface Registration {
@@ -24,11 +25,26 @@ export async function register(db: Database, input: Registration): Promise<UserR
   return user;
 }
 
-/** Checks credentials in constant time; the error never says which of email or password was wrong. */
-export async function authenticate(db: Database, email: string, password: string): Promise<UserRow> {
-  const user = await usersRepo.findUserByEmail(db, email.trim());
-  const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash));
-  if (!user || !ok) throw unauthorized('Invalid email or password');
+/**
+ * Checks credentials in constant time; the error never says which of email or password was
+ * wrong. Failures are charged to the resolved account (its id), so however the email is
+ * spelled the same counter fills; a locked account answers `rate_limited` before the hash.
+ */
+export async function authenticate(
+  db: Database,
+  attempts: LoginAttempts,
+  input: { email: string; password: string },
+  ip: string,
+): Promise<UserRow> {
+  const user = await usersRepo.findUserByEmail(db, input.email);
+  const account = user ? accountOfUser(user.id) : accountOfUnknownEmail(input.email);
+  await attempts.assertAllowed(account, ip);
+  const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash));
+  if (!user || !ok) {
+    await attempts.recordFailure(account, ip);
+    throw unauthorized('Invalid email or password');
+  }
+  await attempts.recordSuccess(account, ip);
   return user;
 }
 
@@ -39,11 +55,18 @@ export async function authenticate(db: Database, email: string, password: string
  */
 export async function changePassword(
   db: Database,
-  user: UserRow,
-  keepSessionId: number,
+  attempts: LoginAttempts,
+  session: { user: UserRow; sessionId: number; ip: string },
   input: { current_password: string; new_password: string },
 ): Promise<number[]> {
-  if (!(await verifyPassword(input.current_password, user.passwordHash))) throw unauthorized('Current password is wrong');
+  const { user, sessionId: keepSessionId, ip } = session;
+  // The same counters as login: a stolen session must not brute-force the current password.
+  const account = accountOfUser(user.id);
+  await attempts.assertAllowed(account, ip);
+  if (!(await verifyPassword(input.current_password, user.passwordHash))) {
+    await attempts.recordFailure(account, ip);
+    throw unauthorized('Current password is wrong');
+  }
   const passwordHash = await hashPassword(input.new_password);
   return db.transaction(async (tx) => {
     await usersRepo.updatePasswordHash(tx, user.id, passwordHash);

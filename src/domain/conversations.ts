@@ -5,14 +5,18 @@ import type { ConversationView } from '../db/repositories/conversations.js';
 import * as usersRepo from '../db/repositories/users.js';
 import type { Database } from '../db/client.js';
 import { forbidden, invalidPayload, notFound } from '../errors.js';
-import type { UserDto } from './users.js';
+import type { PeerDto } from './users.js';
 import type { MessageDto } from './messages.js';
 
-/** The contract's `conversation` object, as seen by one of its members. */
+/**
+ * The contract's `conversation` object, as seen by one of its members. Both members are
+ * peers (no email): it is also emitted to the other member, and a conversation can be opened
+ * with anyone, so an email here would let any user list every account's email.
+ */
 export interface ConversationDto {
   id: number;
-  client: UserDto;
-  worker: UserDto;
+  client: PeerDto;
+  worker: PeerDto;
   created_at: string;
   last_message: MessageDto | null;
   unread_count: number;
@@ -21,8 +25,8 @@ export interface ConversationDto {
 export function toConversationDto(v: ConversationView): ConversationDto {
   return {
     id: v.id,
-    client: { id: v.client_id, email: v.client_email, name: v.client_name, avatar_url: v.client_avatar },
-    worker: { id: v.worker_id, email: v.worker_email, name: v.worker_name, avatar_url: v.worker_avatar },
+    client: { id: v.client_id, name: v.client_name, avatar_url: v.client_avatar },
+    worker: { id: v.worker_id, name: v.worker_name, avatar_url: v.worker_avatar },
     created_at: toIso(v.created_at),
     last_message: lastMessage(v),
     unread_count: v.unread_count,
@@ -46,19 +50,33 @@ function lastMessage(v: ConversationView): MessageDto | null {
   };
 }
 
-/** Opens (or returns) the pair's conversation; only one of the two may ask. */
+/**
+ * Charges the caller for one new conversation; throws `rate_limited` past their allowance.
+ * Kept outside the service (it lives in Redis, shared by every pod).
+ */
+export type NewConversationQuota = (callerId: number) => Promise<void>;
+
+/**
+ * Opens (or returns) the pair's conversation; only one of the two may ask. Only a pair
+ * without a conversation is charged to the quota: asking again for an existing one is free.
+ */
 export async function openConversation(
   db: Database,
   sql: Sql,
   callerId: number,
   pair: { client_id: number; worker_id: number },
+  quota: NewConversationQuota,
 ): Promise<{ conversation: ConversationDto; created: boolean }> {
   if (callerId !== pair.client_id && callerId !== pair.worker_id) {
     throw forbidden('You can only open a conversation you are part of');
   }
   if (pair.client_id === pair.worker_id) throw invalidPayload('client_id and worker_id must be two different users');
   if ((await usersRepo.countUsersById(db, [pair.client_id, pair.worker_id])) !== 2) throw notFound('User');
-  const { id, created } = await conversationsRepo.insertOrGetPair(sql, pair.client_id, pair.worker_id);
+  const existing = await conversationsRepo.findPairId(sql, pair.client_id, pair.worker_id);
+  if (existing === null) await quota(callerId);
+  const { id, created } = existing === null
+    ? await conversationsRepo.insertOrGetPair(sql, pair.client_id, pair.worker_id)
+    : { id: existing, created: false };
   const view = await conversationsRepo.findView(sql, id, callerId);
   return { conversation: toConversationDto(view!), created };
 }

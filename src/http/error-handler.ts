@@ -7,6 +7,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, body } = toReply(err);
     if (status >= 500) request.log.error({ err }, 'request failed');
+    const retryAfter = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return reply.status(status).send({ error: body });
   });
   app.setNotFoundHandler((request, reply) =>

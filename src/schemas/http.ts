@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { avatarUrl, displayName } from './profile.js';
 import { pgText } from './text.js';
 
 const email = z.email('must be a valid email address').max(254);
@@ -18,9 +19,8 @@ const idFromString = intFromString(1, 2_147_483_647);
 export const registerBody = z.object({
   email,
   password: z.string().min(8, 'must be at least 8 characters').max(1024),
-  name: pgText().trim().min(1).max(100),
-  // Only web URLs: an avatar is put in an <img src>, so no javascript:, data: or custom schemes.
-  avatar_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048).nullable().optional(),
+  name: displayName(),
+  avatar_url: avatarUrl().nullable().optional(),
 });
 
 export const changePasswordBody = z.object({
@@ -28,8 +28,10 @@ export const changePasswordBody = z.object({
   new_password: z.string().min(8, 'must be at least 8 characters').max(1024),
 });
 
+// The registration rule (ASCII only): a Unicode spelling such as "İ" could otherwise fold to
+// the same account in Postgres's lower() but not in the limiter's key.
 export const loginBody = z.object({
-  email: pgText().min(1).max(254),
+  email,
   password: z.string().min(1).max(1024),
 });
 

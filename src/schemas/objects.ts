@@ -8,6 +8,13 @@ export const userSchema = z.object({
   avatar_url: z.string().nullable(),
 });
 
+/** Any user as others see them: no email (only its owner ever sees that). */
+export const peerSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  avatar_url: z.string().nullable(),
+});
+
 export const messageSchema = z.object({
   id: z.number().int(),
   conversation_id: z.number().int(),
@@ -24,8 +31,8 @@ export const messageSchema = z.object({
 
 export const conversationSchema = z.object({
   id: z.number().int(),
-  client: userSchema,
-  worker: userSchema,
+  client: peerSchema,
+  worker: peerSchema,
   created_at: z.string(),
   last_message: messageSchema.nullable(),
   unread_count: z.number().int(),

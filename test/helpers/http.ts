@@ -16,7 +16,9 @@ export async function api<T = any>(
 ): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  if (opts.cookie) headers.cookie = opts.cookie;
+  // What a browser sends from the hub's own page; the origin guard wants it (or an allowed
+  // Origin) on a state-changing request that carries the session cookie.
+  if (opts.cookie) Object.assign(headers, { cookie: opts.cookie, 'sec-fetch-site': 'same-origin' }, opts.headers);
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers,

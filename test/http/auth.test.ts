@@ -49,6 +49,60 @@ describe('POST /api/auth/register', () => {
     expect(res.body).toEqual(errorOf('invalid_payload'));
   });
 
+  it.each([
+    ['a NUL', 'https://cdn.example/a\u0000.png'],
+    ['http', 'http://cdn.example/a.png'],
+    ['localhost', 'https://localhost/a.png'],
+    ['a .localhost name', 'https://app.localhost/a.png'],
+    ['loopback', 'https://127.0.0.1/a.png'],
+    ['loopback in hex', 'https://0x7f.1/a.png'],
+    ['IPv6 loopback', 'https://[::1]/a.png'],
+    ['IPv4-mapped loopback', 'https://[::ffff:127.0.0.1]/a.png'],
+    ['link-local (cloud metadata)', 'https://169.254.169.254/latest/meta-data'],
+    ['IPv6 link-local', 'https://[fe80::1]/a.png'],
+    ['IPv6 unique-local', 'https://[fd00::5]/a.png'],
+    ['10/8', 'https://10.0.0.5/a.png'],
+    ['172.16/12', 'https://172.20.1.1/a.png'],
+    ['192.168/16', 'https://192.168.1.1/a.png'],
+    ['0.0.0.0', 'https://0.0.0.0/a.png'],
+    ['a single-label host', 'https://intranet/a.png'],
+    ['a .local name', 'https://printer.local/a.png'],
+    ['credentials', 'https://user:pw@cdn.example/a.png'],
+  ])('refuses an avatar_url with %s (400 invalid_payload), storing nothing', async (_what, avatar_url) => {
+    const email = uniqueEmail();
+    const res = await api(hub.url, 'POST', '/api/auth/register', { body: { email, password: 'longenough', name: 'x', avatar_url } });
+    expect([res.status, res.body]).toEqual([400, errorOf('invalid_payload')]);
+    const rows = await hub.app.dbHandle.sql`select 1 from users where email = ${email}`;
+    expect(rows).toHaveLength(0);
+  });
+
+  it('accepts an https avatar_url on a public host, by name or address', async () => {
+    for (const avatar_url of ['https://cdn.example/a.png?size=64', 'https://8.8.8.8/a.png', 'https://[2001:4860:4860::8888]/a.png']) {
+      const res = await api(hub.url, 'POST', '/api/auth/register', { body: { email: uniqueEmail(), password: 'longenough', name: 'x', avatar_url } });
+      expect([res.status, res.body.user?.avatar_url]).toEqual([201, avatar_url]);
+    }
+  });
+
+  it.each([
+    ['only zero-width characters', '\u200B\u200C\u200D'],
+    ['only a Hangul filler and spaces', ' \u3164 '],
+    ['only a combining mark', '\u0301'],
+    ['a right-to-left override', 'Ann\u202Egnp.exe'],
+    ['a left-to-right embedding', '\u202AAnn'],
+    ['a first-strong isolate', 'Ann\u2068Lee'],
+    ['a pop directional isolate', 'Ann\u2069'],
+  ])('refuses a display name with %s', async (_what, name) => {
+    const res = await api(hub.url, 'POST', '/api/auth/register', { body: { email: uniqueEmail(), password: 'longenough', name } });
+    expect([res.status, res.body]).toEqual([400, errorOf('invalid_payload')]);
+  });
+
+  it('accepts names in any script, and right-to-left names without controls', async () => {
+    for (const name of ['Zoë', 'محمد', '李小龍', 'José 🚀']) {
+      const res = await api(hub.url, 'POST', '/api/auth/register', { body: { email: uniqueEmail(), password: 'longenough', name } });
+      expect([res.status, res.body.user?.name]).toEqual([201, name]);
+    }
+  });
+
   it('rejects malformed JSON with 400 invalid_payload', async () => {
     const res = await fetch(`${hub.url}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' });
     expect(res.status).toBe(400);
@@ -57,6 +111,11 @@ describe('POST /api/auth/register', () => {
 });
 
 describe('POST /api/auth/login', () => {
+  it('refuses a non-ASCII email (400), as registration does', async () => {
+    const res = await api(hub.url, 'POST', '/api/auth/login', { body: { email: 'İnfo@example.test', password: 'whatever' } });
+    expect([res.status, res.body]).toEqual([400, errorOf('invalid_payload')]);
+  });
+
   it('logs in with the right password, case-insensitive email', async () => {
     const u = await newUser(hub.url);
     const res = await api(hub.url, 'POST', '/api/auth/login', { body: { email: u.email.toUpperCase(), password: u.password } });

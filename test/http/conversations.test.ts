@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
 import { startApp, type RunningApp } from '../helpers/app.js';
-import { api, newConversation, newUser } from '../helpers/http.js';
+import { api, newConversation, newUser, type TestUser } from '../helpers/http.js';
 import { connectInbox, request } from '../helpers/sockets.js';
 
 let hub: RunningApp;
@@ -10,6 +11,8 @@ beforeAll(async () => {
 afterAll(() => hub.close());
 
 const errorOf = (code: string) => ({ error: { code, message: expect.any(String) } });
+/** A user as another user sees them: exactly these keys, never the email. */
+const peerOf = (u: TestUser) => ({ id: u.user.id, name: u.user.name, avatar_url: u.user.avatar_url });
 
 describe('POST /api/conversations', () => {
   it('creates once (201) and then returns the same conversation (200)', async () => {
@@ -20,8 +23,8 @@ describe('POST /api/conversations', () => {
     expect(first.body).toEqual({
       conversation: {
         id: expect.any(Number),
-        client: ann.user,
-        worker: bob.user,
+        client: peerOf(ann),
+        worker: peerOf(bob),
         created_at: expect.stringMatching(/Z$/),
         last_message: null,
         unread_count: 0,
@@ -47,6 +50,36 @@ describe('POST /api/conversations', () => {
   });
 });
 
+describe('CONVERSATION_RATE_LIMIT', () => {
+  it('limits new conversations per user across pods; an existing pair does not count', async () => {
+    const env = { REDIS_PREFIX: `${inject('redisPrefix')}-convlimit`, CONVERSATION_RATE_LIMIT: '3' };
+    const [podA, podB] = await Promise.all([startApp(env), startApp(env)]);
+    try {
+      const [ann, ...others] = (await Promise.all(Array.from({ length: 6 }, () => newUser(podA.url)))) as [TestUser, ...TestUser[]];
+      const open = (url: string, caller: TestUser, client: TestUser, worker: TestUser) =>
+        api(url, 'POST', '/api/conversations', { cookie: caller.cookie, body: { client_id: client.user.id, worker_id: worker.user.id } });
+      const statuses = [
+        (await open(podA.url, ann, ann, others[0]!)).status,
+        (await open(podB.url, ann, others[1]!, ann)).status,
+        (await open(podA.url, ann, ann, others[0]!)).status,
+        (await open(podB.url, ann, ann, others[0]!)).status,
+        (await open(podA.url, ann, ann, others[2]!)).status,
+      ];
+      expect(statuses).toEqual([201, 201, 200, 200, 201]);
+      const refused = await open(podB.url, ann, ann, others[3]!);
+      expect([refused.status, refused.body]).toEqual([429, errorOf('rate_limited')]);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      // Nothing was stored for the refused pair; existing pairs are still answered; others are not limited.
+      const [row] = await podA.app.dbHandle.sql`select count(*)::int as n from conversations where client_id = ${ann.user.id} or worker_id = ${ann.user.id}`;
+      expect(row!.n).toBe(3);
+      expect((await open(podB.url, ann, others[1]!, ann)).status).toBe(200);
+      expect((await open(podA.url, others[4]!, others[4]!, ann)).status).toBe(201);
+    } finally {
+      await Promise.all([podA.close(), podB.close()]);
+    }
+  });
+});
+
 describe('GET /api/conversations', () => {
   it('lists the caller\'s conversations, most recent activity first, with last_message and unread_count', async () => {
     const [ann, bob, carol] = await Promise.all([newUser(hub.url), newUser(hub.url), newUser(hub.url)]);
@@ -60,8 +93,8 @@ describe('GET /api/conversations', () => {
     expect(res.body.conversations.map((c: { id: number }) => c.id)).toEqual([c1.id, c2.id]);
     expect(res.body.conversations[0]).toEqual({
       id: c1.id,
-      client: ann.user,
-      worker: bob.user,
+      client: peerOf(ann),
+      worker: peerOf(bob),
       created_at: expect.any(String),
       last_message: ack.message,
       unread_count: 1,

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
 import { startApp, type RunningApp } from '../helpers/app.js';
-import { api, newConversation, newUser, uniqueEmail } from '../helpers/http.js';
+import { testConfig } from '../helpers/config.js';
+import { api, newConversation, newUser, type TestUser } from '../helpers/http.js';
 import { connectInbox, request, waitFor } from '../helpers/sockets.js';
 
-const adminEmail = uniqueEmail('admin');
 let hub: RunningApp;
 beforeAll(async () => {
-  hub = await startApp({ ADMIN_EMAILS: `ops@example.test, ${adminEmail.toUpperCase()}`, METRICS_TOKEN: 'scrape-token-0123456789' });
+  hub = await startApp({ METRICS_TOKEN: 'scrape-token-0123456789' });
 });
 afterAll(() => hub.close());
 
@@ -53,6 +54,29 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics in production', () => {
+  it('a production hub without METRICS_TOKEN stops at start with one line', async () => {
+    await expect(buildApp(testConfig({ NODE_ENV: 'production' }), { logger: false })).rejects.toThrow(
+      /^Invalid configuration: METRICS_TOKEN: required when NODE_ENV=production$/,
+    );
+  });
+});
+
+describe('production build', () => {
+  it('ships no source maps: tsc emits none for dist/, the page bundle has none', async () => {
+    const { execFile } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const showConfig = await new Promise<string>((resolve, reject) =>
+      execFile('npx', ['tsc', '-p', 'tsconfig.build.json', '--showConfig'], (err, out) => (err ? reject(err) : resolve(out))),
+    );
+    const options = JSON.parse(showConfig).compilerOptions as Record<string, unknown>;
+    expect([options.sourceMap ?? false, options.inlineSourceMap ?? false, options.declarationMap ?? false]).toEqual([false, false, false]);
+    const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>;
+    expect(scripts['build:web']).toMatch(/^esbuild /);
+    expect(scripts['build:web']).not.toMatch(/--sourcemap/);
+  });
+});
+
 describe('/docs', () => {
   it('serves OpenAPI generated from the route schemas, and its UI', async () => {
     const spec = await api(hub.url, 'GET', '/docs/json');
@@ -70,18 +94,55 @@ describe('/docs', () => {
 });
 
 describe('/admin/queues', () => {
-  it('is invisible (404) to anonymous and non-admin users, and served to admins', async () => {
-    const anon = await fetch(`${hub.url}/admin/queues`);
-    expect([anon.status, await anon.text()]).toEqual([404, expect.stringContaining('not_found')]);
-    const user = await newUser(hub.url);
-    expect((await fetch(`${hub.url}/admin/queues`, { headers: { cookie: user.cookie } })).status).toBe(404);
-    const reg = await api(hub.url, 'POST', '/api/auth/register', { body: { email: adminEmail, password: 'admin password', name: 'Ops' } });
-    const cookie = reg.headers.getSetCookie()[0]!.split(';')[0]!;
-    const page = await fetch(`${hub.url}/admin/queues`, { headers: { cookie } });
-    expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/bull/i);
-    const queues = await fetch(`${hub.url}/admin/queues/api/queues`, { headers: { cookie } });
-    expect(queues.status).toBe(200);
-    expect(((await queues.json()) as { queues: { name: string }[] }).queues.map((q) => q.name)).toEqual(['jobs']);
+  /** A second pod over the same database and queue, whose admins are the given users' ids. */
+  async function boardFor(admins: TestUser[], env: Record<string, string> = {}) {
+    return startApp({ ADMIN_USER_IDS: admins.map((a) => a.user.id).join(','), ...env });
+  }
+  const board = (pod: RunningApp, path: string, cookie: string, init: RequestInit = {}) =>
+    fetch(`${pod.url}/admin/queues${path}`, { ...init, headers: { cookie, 'sec-fetch-site': 'same-origin', ...init.headers } });
+
+  it('is served to the users listed by id in ADMIN_USER_IDS, invisible (404) to everyone else', async () => {
+    const [ops, user] = await Promise.all([newUser(hub.url), newUser(hub.url)]);
+    const pod = await boardFor([ops]);
+    try {
+      const anon = await fetch(`${pod.url}/admin/queues`);
+      expect([anon.status, await anon.text()]).toEqual([404, expect.stringContaining('not_found')]);
+      expect((await board(pod, '', user.cookie)).status).toBe(404);
+      const page = await board(pod, '', ops.cookie);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/bull/i);
+      const queues = await board(pod, '/api/queues', ops.cookie);
+      expect(queues.status).toBe(200);
+      expect(((await queues.json()) as { queues: { name: string }[] }).queues.map((q) => q.name)).toEqual(['jobs']);
+    } finally {
+      await pod.close();
+    }
+  });
+
+  it('no email makes an admin: ADMIN_EMAILS stops the start with one line', () => {
+    expect(() => testConfig({ ADMIN_EMAILS: 'ops@example.test' })).toThrow(
+      /^Invalid configuration: ADMIN_EMAILS: no longer supported \(emails are not verified\); list admin user ids in ADMIN_USER_IDS$/,
+    );
+    expect(() => testConfig({ ADMIN_USER_IDS: 'ops@example.test' })).toThrow(/^Invalid configuration: ADMIN_USER_IDS\.0: must be a comma-separated list of user ids$/);
+    expect(testConfig({ ADMIN_USER_IDS: ' 7, 42 ' }).ADMIN_USER_IDS).toEqual([7, 42]);
+  });
+
+  it('is read-only unless ADMIN_BOARD_WRITE=true, and a foreign Origin gets 403, not 500', async () => {
+    const ops = await newUser(hub.url);
+    const [readOnly, writable] = await Promise.all([boardFor([ops]), boardFor([ops], { ADMIN_BOARD_WRITE: 'true' })]);
+    try {
+      const pause = await board(readOnly, '/api/queues/jobs/pause', ops.cookie, { method: 'PUT' });
+      expect(pause.status).toBe(405);
+      expect(await hub.app.jobs.queue.isPaused()).toBe(false);
+      const foreign = await board(writable, '/api/queues/jobs/pause', ops.cookie, { method: 'PUT', headers: { origin: 'https://evil.example' } });
+      expect([foreign.status, await foreign.json()]).toEqual([403, { error: { code: 'forbidden', message: 'Origin not allowed' } }]);
+      expect(await hub.app.jobs.queue.isPaused()).toBe(false);
+      expect((await board(writable, '/api/queues/jobs/pause', ops.cookie, { method: 'PUT' })).status).toBe(200);
+      expect(await hub.app.jobs.queue.isPaused()).toBe(true);
+      expect((await board(writable, '/api/queues/jobs/resume', ops.cookie, { method: 'PUT' })).status).toBe(200);
+    } finally {
+      await hub.app.jobs.queue.resume();
+      await Promise.all([readOnly.close(), writable.close()]);
+    }
   });
 });

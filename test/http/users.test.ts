@@ -10,10 +10,10 @@ beforeAll(async () => {
 afterAll(() => hub.close());
 
 describe('GET /api/users/lookup', () => {
-  it('finds a user by exact email, whatever its case, for logged-in callers only', async () => {
-    const [ann, bob] = await Promise.all([newUser(hub.url, { name: 'Ann' }), newUser(hub.url, { name: 'Bob' })]);
+  it('finds a user by exact email, whatever its case, as a peer (no email), for logged-in callers only', async () => {
+    const [ann, bob] = await Promise.all([newUser(hub.url, { name: 'Ann' }), newUser(hub.url, { name: 'Bob', avatar_url: 'https://cdn.example/b.png' })]);
     const found = await api(hub.url, 'GET', `/api/users/lookup?email=${encodeURIComponent(bob.email.toUpperCase())}`, { cookie: ann.cookie });
-    expect([found.status, found.body]).toEqual([200, { user: bob.user }]);
+    expect([found.status, found.body]).toEqual([200, { peer: { id: bob.user.id, name: 'Bob', avatar_url: 'https://cdn.example/b.png' } }]);
     const missing = await api(hub.url, 'GET', `/api/users/lookup?email=${uniqueEmail()}`, { cookie: ann.cookie });
     expect([missing.status, missing.body]).toEqual([404, { error: { code: 'not_found', message: 'User not found' } }]);
     const anon = await api(hub.url, 'GET', `/api/users/lookup?email=${encodeURIComponent(bob.email)}`);

@@ -1,12 +1,15 @@
 import type { Sql } from 'postgres';
 import type { MessageType } from '../schema/index.js';
 
-/** A conversation as read for one viewer: both members, its last message, the viewer's unread count. */
+/**
+ * A conversation as read for one viewer: both members (never their emails, which only their
+ * owners may see), its last message, the viewer's unread count.
+ */
 export interface ConversationView {
   id: number;
   created_at: Date | string;
-  client_id: number; client_email: string; client_name: string; client_avatar: string | null;
-  worker_id: number; worker_email: string; worker_name: string; worker_avatar: string | null;
+  client_id: number; client_name: string; client_avatar: string | null;
+  worker_id: number; worker_name: string; worker_avatar: string | null;
   unread_count: number;
   lm_id: number | null; lm_seq: number | null; lm_sender_id: number | null; lm_sender_name: string | null;
   lm_sender_avatar: string | null; lm_body: string | null; lm_type: MessageType | null;
@@ -15,8 +18,8 @@ export interface ConversationView {
 
 const selectViews = (sql: Sql, viewerId: number) => sql`
   select c.id, c.created_at,
-    cu.id as client_id, cu.email as client_email, cu.name as client_name, cu.avatar_url as client_avatar,
-    wu.id as worker_id, wu.email as worker_email, wu.name as worker_name, wu.avatar_url as worker_avatar,
+    cu.id as client_id, cu.name as client_name, cu.avatar_url as client_avatar,
+    wu.id as worker_id, wu.name as worker_name, wu.avatar_url as worker_avatar,
     (select count(*)::int from messages m
       where m.conversation_id = c.id and m.sender_id <> ${viewerId}
         and m.seq > coalesce(rm.last_read_seq, 0)) as unread_count,
@@ -41,6 +44,12 @@ export function listViewsForUser(sql: Sql, userId: number): Promise<Conversation
 export async function findView(sql: Sql, id: number, viewerId: number): Promise<ConversationView | null> {
   const rows = await sql<ConversationView[]>`${selectViews(sql, viewerId)} where c.id = ${id}`;
   return rows[0] ?? null;
+}
+
+export async function findPairId(sql: Sql, clientId: number, workerId: number): Promise<number | null> {
+  const rows = await sql<{ id: number }[]>`
+    select id from conversations where client_id = ${clientId} and worker_id = ${workerId}`;
+  return rows[0]?.id ?? null;
 }
 
 /** Inserts the pair's conversation unless it exists; `created` says which happened. */

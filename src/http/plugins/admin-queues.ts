@@ -8,20 +8,22 @@ import { notFound } from '../../errors.js';
 export const ADMIN_QUEUES_PATH = '/admin/queues';
 
 /**
- * Bull Board for operators, only for logged-in users whose email is in ADMIN_EMAILS.
+ * Bull Board for operators, only for logged-in users whose id is in ADMIN_USER_IDS.
  * Anyone else gets 404, so the page does not reveal that it exists.
+ * Read-only (every write route answers 405) unless ADMIN_BOARD_WRITE=true: a writable board
+ * can pause the queue and rewrite jobs, so it is an operator's explicit choice.
  * Registered as an encapsulated plugin: its hooks guard only these routes.
  */
 export async function adminQueues(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(ADMIN_QUEUES_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(app.jobs.queue, { readOnlyMode: false })], serverAdapter });
+  createBullBoard({ queues: [new BullMQAdapter(app.jobs.queue, { readOnlyMode: !config.ADMIN_BOARD_WRITE })], serverAdapter });
 
-  const admins = new Set(config.ADMIN_EMAILS);
+  const admins = new Set(config.ADMIN_USER_IDS);
   // Answered here rather than thrown: the board's routes have their own error handler.
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const auth = await app.sessions.fromCookieHeader(request.headers.cookie);
-    if (auth && admins.has(auth.user.email.toLowerCase())) {
+    if (auth && admins.has(auth.user.id)) {
       request.auth = auth;
       return;
     }

@@ -1,8 +1,9 @@
+import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Config } from '../../config.js';
+import { ConfigError, type Config } from '../../config.js';
 import { unauthorized } from '../../errors.js';
 import { INBOX_NAMESPACE } from '../../realtime/rooms.js';
 
@@ -51,10 +52,14 @@ export function createHubMetrics(pod: string): HubMetrics {
 
 /**
  * Prometheus metrics at /metrics. With METRICS_TOKEN set, a scraper must send it as a
- * bearer token; without it the endpoint is open (keep it on the internal network).
+ * bearer token; without it the endpoint is open, which production refuses (the metrics name
+ * pods and show traffic): a production hub without the token stops at start.
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
+    if (config.NODE_ENV === 'production' && !config.METRICS_TOKEN) {
+      throw new ConfigError('Invalid configuration: METRICS_TOKEN: required when NODE_ENV=production');
+    }
     const metrics = createHubMetrics(process.env.HOSTNAME ?? `${hostname()}:${process.pid}`);
     new Gauge({
       name: 'inbox_connected_sockets',
@@ -80,5 +85,7 @@ export default fp<{ config: Config }>(
 );
 
 function hasToken(request: FastifyRequest, token: string): boolean {
-  return request.headers.authorization === `Bearer ${token}`;
+  const expected = Buffer.from(`Bearer ${token}`);
+  const given = Buffer.from(request.headers.authorization ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -1,9 +1,12 @@
 import cors from '@fastify/cors';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import { forbidden } from '../../errors.js';
+import { SESSION_COOKIE } from './session.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const SESSION_COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE}=`);
 
 /** True when a request carries no Origin (not a browser fetch) or one the hub trusts. */
 export function isAllowedOrigin(origin: string | undefined, allowed: readonly string[]): boolean {
@@ -11,17 +14,43 @@ export function isAllowedOrigin(origin: string | undefined, allowed: readonly st
 }
 
 /**
+ * Whether a state-changing request may act with whatever cookie it carries:
+ * - with an `Origin`, only an allowed one;
+ * - without one but with the session cookie (an old browser, or a form post that dropped it),
+ *   only when the browser says it came from the page itself (`Sec-Fetch-Site: same-origin`,
+ *   or `none` for a user's own navigation) or its `Referer` is an allowed origin;
+ * - without either, it is a non-browser client acting on its own behalf: allowed.
+ */
+export function mayChangeState(headers: FastifyRequest['headers'], allowed: readonly string[]): boolean {
+  if (headers.origin !== undefined) return allowed.includes(headers.origin);
+  if (!SESSION_COOKIE_PRESENT.test(headers.cookie ?? '')) return true;
+  const site = headers['sec-fetch-site'];
+  if (site === 'same-origin' || site === 'none') return true;
+  return refererOrigin(headers.referer) !== null && allowed.includes(refererOrigin(headers.referer)!);
+}
+
+function refererOrigin(referer: string | undefined): string | null {
+  if (!referer) return null;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * CSRF defence: the SameSite=Lax cookie is not enough for same-site subdomains or old
  * browsers, so every state-changing request from a foreign Origin is refused outright.
+ * Answered here rather than thrown: encapsulated routes (Bull Board) have error handlers of
+ * their own that would turn a thrown 403 into a 500.
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     await app.register(cors, { origin: [...config.ALLOWED_ORIGINS], credentials: true });
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       if (SAFE_METHODS.has(request.method)) return;
-      if (!isAllowedOrigin(request.headers.origin, config.ALLOWED_ORIGINS)) {
-        throw forbidden('Origin not allowed');
-      }
+      if (mayChangeState(request.headers, config.ALLOWED_ORIGINS)) return;
+      return reply.status(403).send({ error: forbidden('Origin not allowed').toBody() });
     });
   },
   { name: 'origin-guard' },

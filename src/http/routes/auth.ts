@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { rateLimited } from '../../errors.js';
 import { authenticate, changePassword, register } from '../../domain/auth.js';
+import { LoginAttempts, networkOf } from '../../domain/login-attempts.js';
 import { closeSession, openSession } from '../../domain/sessions.js';
 import { toUserDto } from '../../domain/users.js';
 import { changePasswordBody, loginBody, registerBody } from '../../schemas/http.js';
@@ -10,13 +9,17 @@ import { userSchema } from '../../schemas/objects.js';
 import type { Config } from '../../config.js';
 
 const userReply = z.object({ user: userSchema });
-const FIFTEEN_MINUTES = 15 * 60_000;
 
 /** Register, login, logout, me. Logout also disconnects the session's sockets on every pod. */
 const authRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { config }) => {
-  // Brute force: per client IP before the body is read, per account once the email is known.
-  const perIp = app.rateLimit({ max: config.LOGIN_RATE_LIMIT_PER_IP, timeWindow: 60_000, keyGenerator: (r) => `ip:${r.ip}` });
-  const perAccount = accountLimiter(app, config, (r) => accountKey(r.body));
+  // Brute force: every attempt per client network before the body is read; failures per account once it is known.
+  const perIp = app.rateLimit({ max: config.LOGIN_RATE_LIMIT_PER_IP, timeWindow: 60_000, keyGenerator: (r) => `ip:${networkOf(r.ip)}` });
+  const attempts = new LoginAttempts(
+    app.redis,
+    config.REDIS_PREFIX,
+    { perAccountAndNetwork: config.LOGIN_RATE_LIMIT_PER_ACCOUNT, perAccount: config.LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL },
+    (err) => app.log.warn({ err: (err as Error).message }, 'login limiter unavailable; attempt let through'),
+  );
 
   app.post('/api/auth/register', { onRequest: perIp, schema: { body: registerBody, response: { 201: userReply } } }, async (request, reply) => {
     const user = await register(app.db, request.body);
@@ -25,8 +28,8 @@ const authRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { conf
     return reply.status(201).send({ user: toUserDto(user) });
   });
 
-  app.post('/api/auth/login', { onRequest: perIp, preHandler: perAccount, schema: { body: loginBody, response: { 200: userReply } } }, async (request, reply) => {
-    const user = await authenticate(app.db, request.body.email, request.body.password);
+  app.post('/api/auth/login', { onRequest: perIp, schema: { body: loginBody, response: { 200: userReply } } }, async (request, reply) => {
+    const user = await authenticate(app.db, attempts, request.body, request.ip);
     const { token } = await openSession(app.db, user.id, config.SESSION_TTL_HOURS);
     app.sessions.setCookie(reply, token);
     return { user: toUserDto(user) };
@@ -40,49 +43,16 @@ const authRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { conf
     return reply.status(204).send();
   });
 
-  app.post(
-    '/api/auth/password',
-    { onRequest: [app.requireAuth], preHandler: perAccountOfSession(app, config), schema: { body: changePasswordBody } },
-    async (request, reply) => {
-      const { user, session } = request.auth!;
-      const revoked = await changePassword(app.db, user, session.id, request.body);
-      await Promise.all(revoked.map((id) => app.broadcaster.disconnectSession(id)));
-      return reply.status(204).send();
-    },
-  );
+  app.post('/api/auth/password', { onRequest: [app.requireAuth], schema: { body: changePasswordBody } }, async (request, reply) => {
+    const { user, session } = request.auth!;
+    const revoked = await changePassword(app.db, attempts, { user, sessionId: session.id, ip: request.ip }, request.body);
+    await Promise.all(revoked.map((id) => app.broadcaster.disconnectSession(id)));
+    return reply.status(204).send();
+  });
 
   app.get('/api/me', { onRequest: app.requireAuth, schema: { response: { 200: userReply } } }, async (request) => ({
     user: toUserDto(request.auth!.user),
   }));
 };
-
-/** The per-account limiter's key: the email as the login form sent it, case-folded. */
-function accountKey(body: unknown): string {
-  const email = (body as { email?: unknown } | undefined)?.email;
-  return typeof email === 'string' ? email.trim().toLowerCase() : 'none';
-}
-
-/** Password changes are limited per account too: a stolen session must not brute-force the old password. */
-function perAccountOfSession(app: FastifyInstance, config: Config) {
-  return accountLimiter(app, config, (r) => r.auth?.user.email.toLowerCase() ?? 'none');
-}
-
-/**
- * A second, per-account limit on a route that already has the per-IP one. `app.rateLimit`
- * runs once per request, so this one uses the plugin's `createRateLimit` check directly.
- */
-function accountLimiter(app: FastifyInstance, config: Config, account: (r: FastifyRequest) => string) {
-  const check = app.createRateLimit({
-    max: config.LOGIN_RATE_LIMIT_PER_ACCOUNT,
-    timeWindow: FIFTEEN_MINUTES,
-    keyGenerator: (r) => `account:${account(r)}`,
-  });
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    const result = await check(request);
-    if (result.isAllowed || !result.isExceeded) return;
-    reply.header('retry-after', String(result.ttlInSeconds));
-    throw rateLimited(`Too many attempts for this account; retry in ${result.ttlInSeconds} s`);
-  };
-}
 
 export default authRoutes;

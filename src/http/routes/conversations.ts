@@ -1,21 +1,28 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { assertMember, listConversations, openConversation } from '../../domain/conversations.js';
+import type { Config } from '../../config.js';
+import { assertMember, listConversations, openConversation, type NewConversationQuota } from '../../domain/conversations.js';
+import { rateLimited } from '../../errors.js';
 import { history } from '../../domain/messages.js';
 import { createConversationBody, historyQuery, idParams } from '../../schemas/http.js';
 import { conversationSchema, messageSchema } from '../../schemas/objects.js';
 
 const conversationReply = z.object({ conversation: conversationSchema });
+const ONE_HOUR = 3600_000;
 
 /** Conversations over HTTP; a conversation the caller is not in answers 404. */
-const conversationRoutes: FastifyPluginAsyncZod = async (app) => {
+const conversationRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { config }) => {
   app.addHook('onRequest', app.requireAuth);
+  const quotaFor = newConversationQuota(app, config);
 
   app.post(
     '/api/conversations',
     { schema: { body: createConversationBody, response: { 200: conversationReply, 201: conversationReply } } },
     async (request, reply) => {
-      const { conversation, created } = await openConversation(app.db, app.dbHandle.sql, request.auth!.user.id, request.body);
+      const { conversation, created } = await openConversation(
+        app.db, app.dbHandle.sql, request.auth!.user.id, request.body, quotaFor(request, reply),
+      );
       if (created) app.broadcaster.conversationCreated(conversation);
       return reply.status(created ? 201 : 200).send({ conversation });
     },
@@ -43,5 +50,24 @@ const conversationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
+
+/**
+ * CONVERSATION_RATE_LIMIT new conversations per user per hour, counted in Redis so the limit
+ * holds across pods: opening one pushes it into the other user's inbox, so unlimited it is
+ * spam (and, before peers had no email, it listed every account's email).
+ */
+function newConversationQuota(app: FastifyInstance, config: Config) {
+  const check = app.createRateLimit({
+    max: config.CONVERSATION_RATE_LIMIT,
+    timeWindow: ONE_HOUR,
+    keyGenerator: (r) => `conversations:user:${r.auth!.user.id}`,
+  });
+  return (request: FastifyRequest, reply: FastifyReply): NewConversationQuota => async () => {
+    const result = await check(request);
+    if (result.isAllowed || !result.isExceeded) return;
+    reply.header('retry-after', String(result.ttlInSeconds));
+    throw rateLimited(`Too many new conversations; retry in ${result.ttlInSeconds} s`);
+  };
+}
 
 export default conversationRoutes;

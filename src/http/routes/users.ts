@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import * as usersRepo from '../../db/repositories/users.js';
-import { toUserDto } from '../../domain/users.js';
+import { toPeerDto } from '../../domain/users.js';
 import { notFound } from '../../errors.js';
-import { userSchema } from '../../schemas/objects.js';
+import { peerSchema } from '../../schemas/objects.js';
 
 const LOOKUPS_PER_MINUTE = 30;
 
 /**
  * `GET /api/users/lookup?email=`: finds the user to start a conversation with, by exact
- * email. Not in the contract; only for logged-in users, and rate-limited per user so it
+ * email, and answers them as a `peer` (the caller knows the email already; the reply never
+ * carries one). Not in the contract; only for logged-in users, and rate-limited per user so it
  * cannot be used to list accounts (registration already answers 409 for a taken email).
  */
 const userRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -22,12 +23,12 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
     '/api/users/lookup',
     {
       onRequest: [app.requireAuth, perUser],
-      schema: { querystring: z.object({ email: z.email().max(254) }), response: { 200: z.object({ user: userSchema }) } },
+      schema: { querystring: z.object({ email: z.email().max(254) }), response: { 200: z.object({ peer: peerSchema }) } },
     },
     async (request) => {
       const user = await usersRepo.findUserByEmail(app.db, request.query.email);
       if (!user) throw notFound('User');
-      return { user: toUserDto(user) };
+      return { peer: toPeerDto(user) };
     },
   );
 };
