@@ -47,6 +47,10 @@ interface Budget {
   tokens: number;
   expiresAt: number;
   blockedUntil: number;
+  /** Messages waiting for the next lease; it asks for enough tokens for all of them. */
+  waiting: number;
+  /** The lease request has been sent: messages arriving now wait for the next one. */
+  asking: boolean;
   /** The lease being asked for; resolves false when the store did not answer. */
   refill?: Promise<boolean> | undefined;
 }
@@ -82,14 +86,17 @@ export class SharedRateLimiter {
   /** Takes one token for `key`; false when the key is over its rate on all pods together. */
   async take(key: number): Promise<boolean> {
     const budget = this.budgets.get(key) ?? this.newBudget(key);
-    // Two rounds: messages that waited on one refill compete for its tokens; a loser asks again once.
-    for (let round = 0; round < 2; round++) {
+    // Each lease grants at least one token or blocks the key, so this ends; messages that
+    // arrive while a lease is asked for wait for it, and ask together for the next one.
+    for (;;) {
       if (this.spend(budget)) return true;
       if (this.now() < budget.blockedUntil) return false;
+      // Counted into the lease not yet sent (never twice into one); one in flight counts no one new.
+      if (!budget.asking) budget.waiting += 1;
       budget.refill ??= this.refill(key, budget).finally(() => (budget.refill = undefined));
-      if (!(await budget.refill)) return this.fallback.take(key);
+      const answered = await budget.refill;
+      if (!answered) return this.fallback.take(key);
     }
-    return this.spend(budget);
   }
 
   close(): void {
@@ -98,7 +105,7 @@ export class SharedRateLimiter {
   }
 
   private newBudget(key: number): Budget {
-    const budget: Budget = { tokens: 0, expiresAt: 0, blockedUntil: 0 };
+    const budget: Budget = { tokens: 0, expiresAt: 0, blockedUntil: 0, waiting: 0, asking: false };
     this.budgets.set(key, budget);
     return budget;
   }
@@ -110,8 +117,13 @@ export class SharedRateLimiter {
   }
 
   private async refill(key: number, budget: Budget): Promise<boolean> {
+    // One microtask's grace, so messages decoded in the same turn share this lease.
+    await Promise.resolve();
+    budget.asking = true;
+    const want = Math.max(this.leaseSize, budget.waiting);
+    budget.waiting = 0;
     try {
-      const { granted, retryInMs } = await this.store.lease(key, this.leaseSize);
+      const { granted, retryInMs } = await this.store.lease(key, want);
       const t = this.now();
       budget.tokens = granted;
       budget.expiresAt = t + this.leaseMs;
@@ -121,6 +133,8 @@ export class SharedRateLimiter {
       // The waiting messages use this pod's own bucket; the next one asks the store again.
       this.onStoreError(err as Error);
       return false;
+    } finally {
+      budget.asking = false;
     }
   }
 

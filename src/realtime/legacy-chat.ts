@@ -57,7 +57,10 @@ export function onLegacyConnection(ctx: RealtimeContext) {
  * result to the server's `adapter` option in front of the Redis one.
  */
 export function legacyAwareAdapter(redisAdapter: (nsp: Namespace) => Adapter) {
-  return (nsp: Namespace): Adapter => (LEGACY_NAMESPACE.test(nsp.name) ? new Adapter(nsp) : redisAdapter(nsp));
+  // A `function`, not an arrow: Socket.IO calls it with `new`, which returns the object given back.
+  return function adapterFor(nsp: Namespace): Adapter {
+    return LEGACY_NAMESPACE.test(nsp.name) ? new Adapter(nsp) : redisAdapter(nsp);
+  };
 }
 
 /** Serves `/chat/<id>`: the handshake, then membership, then the per-user socket cap. */
