@@ -77,9 +77,10 @@ export class SharedRateLimiter {
     private readonly leaseMs = 1000,
     private readonly now: () => number = () => performance.now(),
   ) {
-    // A tenth of a second's worth: a user at the full rate costs ten round trips a second
-    // over all pods, a typical user (far below it) about one per message burst.
-    this.leaseSize = Math.max(1, Math.ceil(rate / 10));
+    // A quarter second's worth: a user at the full rate costs four round trips a second over
+    // all pods, a typical user (far below it) about one per burst; a lease that expires unspent
+    // wastes at most a quarter of one second's allowance.
+    this.leaseSize = Math.max(1, Math.ceil(rate / 4));
     this.sweeper = setInterval(() => this.sweep(), 60_000).unref();
   }
 
