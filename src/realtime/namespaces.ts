@@ -34,12 +34,19 @@ export function allNamespaces(io: Server<any, any, any, any>): Map<string, Names
 export function dropWhenEmpty(io: Server<any, any, any, any>, parent: Namespace<any, any, any, any>, child: Namespace<any, any, any, any>): void {
   const inner = child as unknown as NamespaceInternals;
   const remove = inner._remove.bind(child);
+  const isEmpty = () => child.sockets.size === 0 && (inner._preConnectSockets?.size ?? 0) === 0;
   inner._remove = (socket: unknown) => {
     remove(socket);
-    if (child.sockets.size > 0 || (inner._preConnectSockets?.size ?? 0) > 0) return;
-    const nsps = allNamespaces(io);
-    if (nsps.get(child.name) === child) nsps.delete(child.name);
-    (parent as unknown as ParentInternals).children?.delete(child);
-    void child.adapter.close();
+    if (!isEmpty()) return;
+    // Checked again once the current I/O callbacks are done: a handshake that has just found
+    // this namespace registers itself a few microtasks later, and must not land in a dropped one
+    // (logout and the session sweep look sockets up through the server's namespaces).
+    setImmediate(() => {
+      const nsps = allNamespaces(io);
+      if (!isEmpty() || nsps.get(child.name) !== child) return;
+      nsps.delete(child.name);
+      (parent as unknown as ParentInternals).children?.delete(child);
+      void child.adapter.close();
+    });
   };
 }
