@@ -1,9 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
 import type { Config } from '../../config.js';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { RateLimiter, SharedRateLimiter } from '../../domain/rate-limiter.js';
 import { closeRedis, createPublisher, createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../../redis.js';
 import { adapterKey } from '../../redis-keys.js';
