@@ -46,6 +46,12 @@ const envSchema = z.object({
     .default('inbox'),
   COOKIE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_TTL_HOURS: positiveInt(24 * 365).default(24 * 14),
+  /**
+   * How often each pod checks, in one query, that its sockets' sessions are still live, and
+   * disconnects those that expired or were revoked in the database. At most 30 s, so such a
+   * socket is gone within a minute; tests set it low.
+   */
+  SESSION_SWEEP_MS: z.coerce.number().int().min(100).max(30_000).default(30_000),
   ALLOWED_ORIGINS: csvOrigins.default(['http://localhost:8000', 'http://127.0.0.1:8000']),
   MAX_MESSAGE_LENGTH: positiveInt(1_000_000).default(4000),
   MESSAGE_RATE_LIMIT: positiveInt(1_000_000).default(20),
@@ -98,7 +104,7 @@ const envSchema = z.object({
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('true')
     .transform((v) => v === 'true'),
-  /** Live /inbox sockets one user may hold on one pod; more answer connect_error `rate_limited`. */
+  /** Live sockets one user may hold in all namespaces on all pods together (counted in Redis); more answer connect_error `rate_limited`. */
   MAX_SOCKETS_PER_USER: positiveInt(100_000).default(20),
   WORKER_CONCURRENCY: positiveInt(1000).default(4),
   /** BullMQ job lock and stalled-check interval: a dead worker's job runs again within about twice this. */

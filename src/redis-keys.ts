@@ -9,3 +9,9 @@ export const adapterKey = (config: Pick<Config, 'REDIS_PREFIX'>) => `${config.RE
 
 /** BullMQ's key prefix. The hash tag keeps all of a queue's keys on one Redis Cluster slot. */
 export const bullPrefix = (config: Pick<Config, 'REDIS_PREFIX'>) => `{${config.REDIS_PREFIX}}:bull`;
+
+/** One user's message token bucket, shared by every pod (MESSAGE_RATE_LIMIT). */
+export const messageRateKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:rate:message:${userId}`;
+
+/** One user's live sockets on every pod, a sorted set of `<pod>/<socket>` scored by lease expiry (MAX_SOCKETS_PER_USER). */
+export const userSocketsKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:sockets:${userId}`;

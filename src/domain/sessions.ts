@@ -42,3 +42,6 @@ export const closeSession = (db: Database, sessionId: number) => sessionsRepo.re
 function expiryFromNow(ttlHours: number): Date {
   return new Date(Date.now() + ttlHours * 3600_000);
 }
+
+/** The live sessions among `ids` (the session sweep of live sockets asks for a whole pod at once). */
+export const liveSessionIds = sessionsRepo.liveSessionIds;

@@ -7,6 +7,7 @@ import type {
   ServerToClientEvents,
   SocketData,
 } from './protocol.js';
+import { allNamespaces } from './namespaces.js';
 import { chatRoom, INBOX_NAMESPACE, legacyNamespace, sessionRoom, userRoom } from './rooms.js';
 
 export type InboxServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -68,11 +69,11 @@ export class Broadcaster {
 
   /** Legacy namespaces exist only on pods where such a client connected; each pod serves its own. */
   private deliverLegacyLocally(message: MessageDto): void {
-    this.io._nsps.get(legacyNamespace(message.conversation_id))?.local.emit('message', message);
+    allNamespaces(this.io).get(legacyNamespace(message.conversation_id))?.local.emit('message', message);
   }
 
   disconnectLegacyLocally(sessionId: number): void {
-    for (const [name, nsp] of this.io._nsps) {
+    for (const [name, nsp] of allNamespaces(this.io)) {
       if (name !== INBOX_NAMESPACE) nsp.local.in(sessionRoom(sessionId)).disconnectSockets(true);
     }
   }

@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io';
 import type { Config } from '../config.js';
 import type { HubMetrics } from '../http/plugins/metrics.js';
 import { isMember } from '../domain/conversations.js';
-import type { RateLimiter } from '../domain/rate-limiter.js';
+import type { SharedRateLimiter } from '../domain/rate-limiter.js';
 import { forbidden } from '../errors.js';
 import type { Broadcaster } from './broadcaster.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './protocol.js';
@@ -17,7 +17,7 @@ export interface RealtimeContext {
   sql: Sql;
   config: Config;
   broadcaster: Broadcaster;
-  messageLimiter: RateLimiter;
+  messageLimiter: SharedRateLimiter;
   log: FastifyBaseLogger;
   metrics: HubMetrics;
 }

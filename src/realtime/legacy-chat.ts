@@ -1,13 +1,17 @@
 import type { Namespace, Socket } from 'socket.io';
+import { Adapter } from 'socket.io-adapter';
 import { isMember } from '../domain/conversations.js';
 import { legacyMessagePayload } from '../schemas/socket.js';
 import { withAck, withDeadline } from './ack.js';
+import type { InboxServer } from './broadcaster.js';
 import type { RealtimeContext } from './context.js';
 import { HANDSHAKE_DEADLINE_MS } from './handshake.js';
 import { sendMessage } from './inbox/message.js';
 import type { LegacyClientToServerEvents, LegacyServerToClientEvents, SocketData } from './protocol.js';
-import { chatRoom, LEGACY_NAMESPACE, sessionRoom } from './rooms.js';
+import { dropWhenEmpty } from './namespaces.js';
+import { chatRoom, LEGACY_NAMESPACE, MAX_CONVERSATION_ID, sessionRoom } from './rooms.js';
 
+type Middleware = (socket: any, next: (err?: Error) => void) => void;
 type LegacySocket = Socket<LegacyClientToServerEvents, LegacyServerToClientEvents, Record<string, never>, SocketData>;
 
 const conversationOf = (nsp: Namespace) => Number(LEGACY_NAMESPACE.exec(nsp.name)![1]);
@@ -15,8 +19,11 @@ const conversationOf = (nsp: Namespace) => Number(LEGACY_NAMESPACE.exec(nsp.name
 /** Membership is checked at connect (within the handshake deadline): a non-member never gets a legacy socket. */
 export function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
   return async (socket: LegacySocket, next: (err?: Error) => void) => {
+    const conversationId = conversationOf(socket.nsp);
+    // Beyond Postgres's integer no conversation exists; asking would fail as `unavailable`.
+    if (conversationId > MAX_CONVERSATION_ID) return next(new Error('forbidden'));
     try {
-      const member = isMember(ctx.sql, conversationOf(socket.nsp), socket.data.user.id);
+      const member = isMember(ctx.sql, conversationId, socket.data.user.id);
       const ok = await withDeadline<boolean | null>(member, deadlineMs, () => null);
       next(ok === null ? new Error('unavailable') : ok ? undefined : new Error('forbidden'));
     } catch {
@@ -41,4 +48,29 @@ export function onLegacyConnection(ctx: RealtimeContext) {
       withAck(log, 'message', legacyMessagePayload, (p) => sendMessage(ctx, socket, { ...p, conversation_id: conversationId })),
     );
   };
+}
+
+/**
+ * Legacy namespaces keep nothing in Redis: they get the in-memory adapter (their messages and
+ * logouts reach other pods through /inbox's `legacy:message` and `session:revoked`), so a child
+ * namespace costs no subscription, and it is dropped as soon as it holds no socket. Pass the
+ * result to the server's `adapter` option in front of the Redis one.
+ */
+export function legacyAwareAdapter(redisAdapter: (nsp: Namespace) => Adapter) {
+  // A `function`, not an arrow: Socket.IO calls it with `new`, which returns the object given back.
+  return function adapterFor(nsp: Namespace): Adapter {
+    return LEGACY_NAMESPACE.test(nsp.name) ? new Adapter(nsp) : redisAdapter(nsp);
+  };
+}
+
+/** Serves `/chat/<id>`: the handshake, then membership, then the per-user socket cap. */
+export function mountLegacyChat(io: InboxServer, ctx: RealtimeContext, handshake: Middleware, cap: Middleware): void {
+  const legacy = io.of(LEGACY_NAMESPACE);
+  io.on('new_namespace', (nsp) => {
+    if (LEGACY_NAMESPACE.test(nsp.name)) dropWhenEmpty(io, legacy, nsp);
+  });
+  legacy.use(handshake);
+  legacy.use(legacyMembership(ctx));
+  legacy.use(cap);
+  legacy.on('connection', onLegacyConnection(ctx));
 }

@@ -258,7 +258,7 @@ describe('frames over the socket buffer limit', () => {
   it('close only that connection; the hub and other sockets carry on', async () => {
     const victim = (await connectInbox(hub.url, bob.cookie)).socket;
     const closed = new Promise((r) => victim.once('disconnect', r));
-    (victim as unknown as { emit(ev: string, p: unknown): void }).emit('message', { conversation_id: conversationId, message: 'x'.repeat(200_000), type: 'TEXT' });
+    (victim as unknown as { emit(ev: string, p: unknown): void }).emit('message', { conversation_id: conversationId, message: 'x'.repeat(1_100_000), type: 'TEXT' });
     expect(await closed).toBe('transport close');
     expect(socket.connected).toBe(true);
   });

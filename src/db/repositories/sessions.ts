@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { sessions, users, type SessionRow, type UserRow } from '../schema/index.js';
 
@@ -40,4 +40,14 @@ export async function revokeOtherSessions(db: Executor, userId: number, keepId: 
     .where(and(eq(sessions.userId, userId), ne(sessions.id, keepId), isNull(sessions.revokedAt)))
     .returning({ id: sessions.id });
   return rows.map((r) => r.id);
+}
+
+/** Of `ids`, those still live (not revoked, not expired): one statement for a whole pod's sockets. */
+export async function liveSessionIds(db: Executor, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
+  return new Set(rows.map((r) => r.id));
 }

@@ -1,18 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
 import type { Config } from '../../config.js';
-import { RateLimiter } from '../../domain/rate-limiter.js';
+import { RateLimiter, SharedRateLimiter } from '../../domain/rate-limiter.js';
 import { closeRedis, createPublisher, createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../../redis.js';
 import { adapterKey } from '../../redis-keys.js';
 import { Broadcaster, type InboxServer } from '../../realtime/broadcaster.js';
 import type { RealtimeContext } from '../../realtime/context.js';
 import { authenticateHandshake } from '../../realtime/handshake.js';
 import { loadConversations, onInboxConnection, type InboxHandlerFactory } from '../../realtime/inbox/connection.js';
-import { legacyMembership, onLegacyConnection } from '../../realtime/legacy-chat.js';
+import { legacyAwareAdapter, mountLegacyChat } from '../../realtime/legacy-chat.js';
+import { redisTokenStore } from '../../realtime/redis-token-store.js';
+import { SessionSweep } from '../../realtime/session-sweep.js';
 import { SHARDED_SUBSCRIPTION_MODE } from '../../realtime/room-emitter.js';
-import { INBOX_NAMESPACE, LEGACY_NAMESPACE } from '../../realtime/rooms.js';
-import { capSocketsPerUser } from '../../realtime/socket-cap.js';
+import { INBOX_NAMESPACE } from '../../realtime/rooms.js';
+import { SocketCap } from '../../realtime/socket-cap.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,13 +44,21 @@ export default fp<SocketIoOptions>(
 
     const io: InboxServer = new Server(app.server, {
       serveClient: true,
-      // The largest legal event is a message of MAX_MESSAGE_LENGTH 4-byte characters, or a full sync.
-      maxHttpBufferSize: Math.max(64 * 1024, config.MAX_MESSAGE_LENGTH * 4 + 4096),
+      // Every frame up to 1 MiB gets an answer (`too_large`, `invalid_payload`), so a client
+      // learns why; only bigger ones close. The margin covers the engine's framing of a 1 MiB event.
+      maxHttpBufferSize: Math.max(MAX_ANSWERED_FRAME, config.MAX_MESSAGE_LENGTH * 4 + 4096) + FRAME_MARGIN,
       cors: { origin: [...config.ALLOWED_ORIGINS], credentials: true },
-      adapter: adapterFor(config, pub, sub),
+      adapter: legacyAwareAdapter(adapterFor(config, pub, sub)),
     });
 
-    const messageLimiter = new RateLimiter(config.MESSAGE_RATE_LIMIT);
+    const messageLimiter = new SharedRateLimiter(
+      redisTokenStore(app.redis, config, config.MESSAGE_RATE_LIMIT),
+      new RateLimiter(config.MESSAGE_RATE_LIMIT),
+      config.MESSAGE_RATE_LIMIT,
+      (err) => app.log.warn({ err: err.message }, 'message rate limit: redis unavailable, counting this pod only'),
+    );
+    const socketCap = new SocketCap(io, app.redis, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId() }, app.log);
+    const sweep = new SessionSweep(io, app.db, app.log, config.SESSION_SWEEP_MS);
     const broadcaster = new Broadcaster(io, app.metrics, { legacy: config.LEGACY_CHAT });
     const ctx: RealtimeContext = {
       sql: app.dbHandle.sql,
@@ -58,21 +70,21 @@ export default fp<SocketIoOptions>(
     };
     const handshake = authenticateHandshake(app.sessions, config.ALLOWED_ORIGINS, app.log);
 
-    // Every namespace checks the Origin of its handshake (whatever the transport), the unused
-    // main one included, so a foreign page never holds a connected socket of any kind.
+    // Every namespace checks the Origin of its handshake (whatever the transport), so a foreign
+    // page never holds a socket of any kind. The main namespace serves nothing: refused after
+    // the handshake (so the client still learns `forbidden_origin` or `unauthorized` first).
     io.use(handshake);
+    io.use((_socket, next) => next(new Error('forbidden')));
     const inbox = io.of(INBOX_NAMESPACE);
     inbox.use(handshake);
-    inbox.use(capSocketsPerUser(config.MAX_SOCKETS_PER_USER));
     inbox.use(loadConversations(ctx));
+    inbox.use(socketCap.middleware());
     inbox.on('connection', onInboxConnection(ctx, inboxHandlers));
-
-    if (config.LEGACY_CHAT) {
-      const legacy = io.of(LEGACY_NAMESPACE);
-      legacy.use(handshake);
-      legacy.use(legacyMembership(ctx));
-      legacy.on('connection', onLegacyConnection(ctx));
-    }
+    if (config.LEGACY_CHAT) mountLegacyChat(io, ctx, handshake, socketCap.middleware());
+    app.addHook('onClose', async () => {
+      socketCap.close();
+      sweep.close();
+    });
 
     app.decorate('io', io);
     app.decorate('broadcaster', broadcaster);
@@ -87,8 +99,15 @@ export default fp<SocketIoOptions>(
       await Promise.all([closeRedis(pub), closeRedis(sub)]);
     });
   },
-  { name: 'socket-io', dependencies: ['db', 'session', 'metrics'] },
+  { name: 'socket-io', dependencies: ['db', 'redis', 'session', 'metrics'] },
 );
+
+/** The largest frame that always gets an answer; see the contract's "Limits and bad input". */
+const MAX_ANSWERED_FRAME = 1024 * 1024;
+const FRAME_MARGIN = 4096;
+
+/** Names this pod's entries in the shared socket count; unique per process, readable in Redis. */
+const podId = () => `${process.env.HOSTNAME ?? hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
 /** Redis Cluster gets the sharded (SSUBSCRIBE) adapter; standalone Redis the classic one. */
 function adapterFor(config: Config, pub: RedisClient, sub: RedisClient) {

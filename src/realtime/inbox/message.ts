@@ -13,7 +13,7 @@ export async function sendMessage(
 ) {
   const user = socket.data.user;
   assertLength(input.message, ctx.config.MAX_MESSAGE_LENGTH);
-  if (!ctx.messageLimiter.take(user.id)) throw rateLimited('Message rate limit exceeded');
+  if (!(await ctx.messageLimiter.take(user.id))) throw rateLimited('Message rate limit exceeded');
   await ensureMember(ctx, socket, user.id, input.conversation_id);
   // The writer keeps per-conversation order itself (one batch in flight per conversation),
   // so this no longer queues behind ctx.conversationQueue: that allowed one message per
