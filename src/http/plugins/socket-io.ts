@@ -13,6 +13,7 @@ import { legacyMembership, onLegacyConnection } from '../../realtime/legacy-chat
 import { SHARDED_SUBSCRIPTION_MODE } from '../../realtime/room-emitter.js';
 import { INBOX_NAMESPACE, LEGACY_NAMESPACE } from '../../realtime/rooms.js';
 import { capSocketsPerUser } from '../../realtime/socket-cap.js';
+import { trackSocketEvents } from '../../realtime/drain.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -73,12 +74,17 @@ export default fp<SocketIoOptions>(
       legacy.use(legacyMembership(ctx));
       legacy.on('connection', onLegacyConnection(ctx));
     }
+    // Shutdown: counts the events in flight, so preClose lets them ack before closing sockets.
+    const inflight = trackSocketEvents(io, config.LEGACY_CHAT ? [inbox, io.of(LEGACY_NAMESPACE)] : [inbox], app.log);
 
     app.decorate('io', io);
     app.decorate('broadcaster', broadcaster);
-    // Sockets go first, so clients reconnect elsewhere while this pod drains its requests.
+    // SIGTERM: no new connection or event; every event already received is handled and acked
+    // (a message stored here is answered here); then the sockets are closed, so clients
+    // reconnect to another pod while this one drains its HTTP requests and closes.
     app.addHook('preClose', async () => {
       messageLimiter.close();
+      await inflight.drain(SOCKET_DRAIN_MS);
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
       });
@@ -89,6 +95,13 @@ export default fp<SocketIoOptions>(
   },
   { name: 'socket-io', dependencies: ['db', 'session', 'metrics'] },
 );
+
+/**
+ * The longest shutdown waits for socket events in flight to ack: a healthy store answers in
+ * milliseconds; a stuck one is answered by the ack deadline at the latest, but the whole
+ * shutdown must stay within its own 10 s (src/shutdown.ts), closing connections included.
+ */
+export const SOCKET_DRAIN_MS = 6000;
 
 /** Redis Cluster gets the sharded (SSUBSCRIBE) adapter; standalone Redis the classic one. */
 function adapterFor(config: Config, pub: RedisClient, sub: RedisClient) {

@@ -1,0 +1,85 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Namespace, Server, Socket } from 'socket.io';
+import type { ErrorBody } from '../errors.js';
+
+/**
+ * What a SIGTERM'd pod answers to an event that arrives after it stopped taking new ones: it
+ * was not handled, so nothing was stored; the client retries it (on another pod once it moved).
+ */
+export const SHUTTING_DOWN: ErrorBody = { code: 'unavailable', message: 'The server is shutting down; nothing was stored; retry' };
+
+export interface SocketDrain {
+  /** Events received and being handled now, whose ack has not been sent yet. */
+  pending(): number;
+  /**
+   * Stops taking connections and events, then waits until every event already received has
+   * sent its ack, or until `deadlineMs`. Resolves with what was still pending then (0: drained).
+   */
+  drain(deadlineMs: number): Promise<number>;
+}
+
+type AnyNamespace = Namespace<any, any, any, any>;
+type AnySocket = Socket<any, any, any, any>;
+
+/**
+ * Counts, per pod, the socket events whose handler has not acked yet, so shutdown can let them
+ * finish before the sockets are closed: `io.close()` alone disconnects every socket at once, and
+ * an ack sent after that is dropped, though the message it answers may have been stored.
+ * Only events with an ack callback and a handler are counted (nothing else has an end to wait for).
+ */
+export function trackSocketEvents(io: Server<any, any, any, any>, namespaces: readonly AnyNamespace[], log: FastifyBaseLogger): SocketDrain {
+  let inFlight = 0;
+  let closing = false;
+  let onIdle: (() => void) | null = null;
+  const settled = () => {
+    inFlight--;
+    if (inFlight === 0) onIdle?.();
+  };
+
+  const track = (socket: AnySocket) => {
+    socket.use((packet, next) => {
+      const last = packet.length - 1;
+      const ack = packet[last] as unknown;
+      if (closing) {
+        // Not handled at all: its ack says so, and the client retries it elsewhere.
+        if (typeof ack === 'function') (ack as (reply: unknown) => void)({ ok: false, error: SHUTTING_DOWN });
+        return;
+      }
+      if (typeof ack === 'function' && socket.listeners(String(packet[0])).length > 0) {
+        inFlight++;
+        let done = false;
+        packet[last] = (...args: unknown[]) => {
+          if (!done) {
+            done = true;
+            settled();
+          }
+          (ack as (...a: unknown[]) => void)(...args);
+        };
+      }
+      next();
+    });
+  };
+  for (const nsp of namespaces) nsp.on('connection', track);
+
+  return {
+    pending: () => inFlight,
+    drain: async (deadlineMs) => {
+      closing = true;
+      // No new connection: a new engine.io handshake is refused (the client tries again, and a
+      // load balancer sends it to another pod), and a namespace joined over an existing one too.
+      io.engine.opts.allowRequest = (_req, callback) => callback('shutting down', false);
+      for (const nsp of namespaces) nsp.use((_socket, next) => next(new Error('unavailable')));
+      if (inFlight === 0) return 0;
+      log.info({ pending: inFlight }, 'shutdown: waiting for the socket events in flight to ack');
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        onIdle = resolve;
+        timer = setTimeout(resolve, deadlineMs);
+      });
+      clearTimeout(timer);
+      onIdle = null;
+      if (inFlight > 0) log.warn({ pending: inFlight, deadlineMs }, 'shutdown: socket events still in flight at the drain deadline');
+      return inFlight;
+    },
+  };
+}

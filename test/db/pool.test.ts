@@ -1,0 +1,124 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, POOL_TIMEOUTS, type DbHandle } from '../../src/db/client.js';
+import { AppError } from '../../src/errors.js';
+import { MessageWriter, neverSent, OUTCOME_UNKNOWN_MESSAGE } from '../../src/domain/message-writer.js';
+import { createIsolatedDatabase, type IsolatedDatabase } from '../helpers/database.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+// The pool's timeouts and the message writer's retries, against the run's Postgres behind a
+// loopback proxy the tests turn off, black-hole and cut.
+let db: IsolatedDatabase;
+let proxy: TcpProxy;
+let viaProxy: string;
+const handles: DbHandle[] = [];
+let users: number[];
+let conversationId: number;
+
+beforeAll(async () => {
+  db = await createIsolatedDatabase('pool');
+  const target = new URL(db.url);
+  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const url = new URL(db.url);
+  url.port = String(proxy.port);
+  viaProxy = url.toString();
+  const inserted = await db.sql<{ id: number }[]>`
+    insert into users (email, name, password_hash) select 'p' || g || '@example.test', 'P' || g, 'x' from generate_series(1, 2) g returning id`;
+  users = inserted.map((u) => u.id);
+  const [conv] = await db.sql<{ id: number }[]>`insert into conversations (client_id, worker_id) values (${users[0]!}, ${users[1]!}) returning id`;
+  conversationId = conv!.id;
+});
+afterAll(async () => {
+  await Promise.all(handles.map((h) => h.close()));
+  await proxy?.close();
+  await db?.drop();
+});
+
+const pool = (options: Partial<Parameters<typeof createDb>[0]> = {}) => {
+  const handle = createDb({ url: viaProxy, max: 1, ...options });
+  handles.push(handle);
+  return handle.sql;
+};
+const backendPid = async (sql: postgres.Sql) => (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
+const alive = async (pid: number) => (await db.sql`select 1 from pg_stat_activity where pid = ${pid}`).length === 1;
+const message = (text: string) => ({ conversationId, senderId: users[0]!, body: text, type: 'TEXT' as const, clientMsgId: text });
+const stored = async (text: string) => (await db.sql`select 1 from messages where client_msg_id = ${text}`).length;
+
+describe('the Postgres pool', () => {
+  it('has deliberate timeouts: 5 s to connect, 30 s idle, a 5-10 min lifetime', () => {
+    expect(POOL_TIMEOUTS.connectTimeout).toBe(5);
+    expect(POOL_TIMEOUTS.idleTimeout).toBe(30);
+    const lifetimes = Array.from({ length: 50 }, () => POOL_TIMEOUTS.maxLifetime());
+    expect(Math.min(...lifetimes)).toBeGreaterThanOrEqual(300);
+    expect(Math.max(...lifetimes)).toBeLessThanOrEqual(600);
+    expect(new Set(lifetimes).size).toBeGreaterThan(1);
+  });
+
+  it('closes a connection idle for idleTimeout', async () => {
+    const sql = pool({ idleTimeout: 1 });
+    const pid = await backendPid(sql);
+    expect(await alive(pid)).toBe(true);
+    await expect.poll(() => alive(pid), { timeout: 5000, interval: 100 }).toBe(false);
+  });
+
+  it('replaces a connection older than maxLifetime, though it is used all the time', async () => {
+    const sql = pool({ maxLifetime: 1, idleTimeout: 60 });
+    const first = await backendPid(sql);
+    await expect.poll(() => backendPid(sql), { timeout: 5000, interval: 50 }).not.toBe(first);
+  });
+
+  it('fails a query whose connection cannot be opened within connectTimeout, as never sent', async () => {
+    await proxy.blackhole();
+    try {
+      const sql = pool({ connectTimeout: 1 });
+      const started = Date.now();
+      const err = await sql`select 1`.catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'CONNECT_TIMEOUT' });
+      expect(neverSent(err)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await proxy.forward();
+    }
+  });
+});
+
+describe('the message writer when Postgres goes away', () => {
+  it('retries a batch that was refused (never sent) and stores it once Postgres is back', async () => {
+    const writer = new MessageWriter(pool(), { retryForMs: 5000 });
+    await proxy.refuse();
+    const write = writer.write(message('refused-then-stored'));
+    await new Promise((r) => setTimeout(r, 400)); // refused a few times meanwhile
+    expect(await stored('refused-then-stored')).toBe(0);
+    await proxy.forward();
+    expect(await write).toMatchObject({ status: 'stored', record: { client_msg_id: 'refused-then-stored' } });
+    expect(await stored('refused-then-stored')).toBe(1);
+  });
+
+  it('refuses the batch as never stored once its retries run out', async () => {
+    const writer = new MessageWriter(pool(), { retryForMs: 300 });
+    await proxy.refuse();
+    try {
+      const err = await writer.write(message('never-stored')).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      await proxy.forward();
+    }
+    expect(await stored('never-stored')).toBe(0);
+  });
+
+  it('answers unavailable "retry with the same client_msg_id" when the connection dropped after the statement was sent', async () => {
+    const sql = pool();
+    await backendPid(sql); // the connection is open, so the cut hits the insert itself
+    const writer = new MessageWriter(sql, { retryForMs: 5000 });
+    await proxy.cutOn('insert into messages');
+    try {
+      // The open connection was made in forward mode; a new one is needed for the cut mode.
+      await sql`select pg_terminate_backend(pg_backend_pid())`.catch(() => {});
+      const err = await writer.write(message('outcome-unknown')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).toBody()).toEqual({ code: 'unavailable', message: OUTCOME_UNKNOWN_MESSAGE });
+    } finally {
+      await proxy.forward();
+    }
+  });
+});
