@@ -18,6 +18,9 @@ export interface SocketDrain {
   drain(deadlineMs: number): Promise<number>;
 }
 
+/** How long a closing pod must have received no event before it closes its sockets. */
+export const DRAIN_QUIET_MS = 500;
+
 type AnyNamespace = Namespace<any, any, any, any>;
 type AnySocket = Socket<any, any, any, any>;
 
@@ -27,9 +30,10 @@ type AnySocket = Socket<any, any, any, any>;
  * an ack sent after that is dropped, though the message it answers may have been stored.
  * Only events with an ack callback and a handler are counted (nothing else has an end to wait for).
  */
-export function trackSocketEvents(io: Server<any, any, any, any>, namespaces: readonly AnyNamespace[], log: FastifyBaseLogger): SocketDrain {
+export function trackSocketEvents(io: Server<any, any, any, any>, namespaces: readonly AnyNamespace[], log: FastifyBaseLogger, quietMs = DRAIN_QUIET_MS): SocketDrain {
   let inFlight = 0;
   let closing = false;
+  let lastEventAt = 0;
   let onIdle: (() => void) | null = null;
   const settled = () => {
     inFlight--;
@@ -38,6 +42,7 @@ export function trackSocketEvents(io: Server<any, any, any, any>, namespaces: re
 
   const track = (socket: AnySocket) => {
     socket.use((packet, next) => {
+      lastEventAt = performance.now();
       const last = packet.length - 1;
       const ack = packet[last] as unknown;
       if (closing) {
@@ -69,15 +74,24 @@ export function trackSocketEvents(io: Server<any, any, any, any>, namespaces: re
       // load balancer sends it to another pod), and a namespace joined over an existing one too.
       io.engine.opts.allowRequest = (_req, callback) => callback('shutting down', false);
       for (const nsp of namespaces) nsp.use((_socket, next) => next(new Error('unavailable')));
-      if (inFlight === 0) return 0;
-      log.info({ pending: inFlight }, 'shutdown: waiting for the socket events in flight to ack');
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        onIdle = resolve;
-        timer = setTimeout(resolve, deadlineMs);
-      });
-      clearTimeout(timer);
-      onIdle = null;
+      const started = performance.now();
+      log.info({ pending: inFlight }, 'shutdown: no new socket events; waiting for those in flight to ack');
+      // Done once nothing is in flight and no event came for `quietMs`: a client whose last ack
+      // just left sends its next event within that time, and is told to go elsewhere instead
+      // of having it cut off by the close.
+      while (performance.now() - started < deadlineMs) {
+        const quietFor = performance.now() - lastEventAt;
+        if (inFlight === 0 && quietFor >= quietMs) break;
+        const left = deadlineMs - (performance.now() - started);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, inFlight === 0 ? quietMs - quietFor : left));
+          onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        onIdle = null;
+      }
       if (inFlight > 0) log.warn({ pending: inFlight, deadlineMs }, 'shutdown: socket events still in flight at the drain deadline');
       return inFlight;
     },
