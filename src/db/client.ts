@@ -29,6 +29,14 @@ export const POOL_TIMEOUTS = {
   maxLifetime: () => 5 * 60 + Math.random() * 5 * 60,
 } as const;
 
+/**
+ * How long `close()` lets connections finish before destroying them. Processes close the pool
+ * last, when nothing of theirs is in flight; what can still be pending is a connection being
+ * opened (a pool refilling itself), which `end()` waits for until its connect timeout. With 5 s
+ * here that made a SIGTERM'd pod take 7 s to exit instead of 1.5 s.
+ */
+export const CLOSE_TIMEOUT_S = 2;
+
 export interface DbOptions {
   url: string;
   max?: number;
@@ -67,7 +75,7 @@ export function createDb({
     },
   });
   const db = drizzle(sql, { schema });
-  return { db, sql, close: () => sql.end({ timeout: 5 }) };
+  return { db, sql, close: () => sql.end({ timeout: CLOSE_TIMEOUT_S }) };
 }
 
 /**

@@ -1,8 +1,10 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, POOL_TIMEOUTS, type DbHandle } from '../../src/db/client.js';
+import { CLOSE_TIMEOUT_S, createDb, POOL_TIMEOUTS, type DbHandle } from '../../src/db/client.js';
 import { AppError } from '../../src/errors.js';
 import { MessageWriter, neverSent, OUTCOME_UNKNOWN_MESSAGE } from '../../src/domain/message-writer.js';
+import { insertJob } from '../../src/db/repositories/jobs.js';
+import { jobChanges, JobStatusStore } from '../../src/queue/status.js';
 import { createIsolatedDatabase, type IsolatedDatabase } from '../helpers/database.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -80,6 +82,24 @@ describe('the Postgres pool', () => {
       await proxy.forward();
     }
   });
+
+  it(`closes within ${CLOSE_TIMEOUT_S} s while a connection is still being opened (it used to wait for its connect timeout)`, async () => {
+    const handle = createDb({ url: viaProxy, max: 2 });
+    await handle.sql`select 1`;
+    await proxy.blackhole();
+    try {
+      // The pool opens a second connection for the second query, which never gets an answer.
+      const busy = handle.sql`select pg_sleep(0.2)`.catch(() => {});
+      const opening = handle.sql`select 2`.catch(() => {});
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      await handle.close();
+      expect(Date.now() - started).toBeLessThan(CLOSE_TIMEOUT_S * 1000 + 500);
+      await Promise.all([busy, opening]);
+    } finally {
+      await proxy.forward();
+    }
+  });
 });
 
 describe('the message writer when Postgres goes away', () => {
@@ -120,5 +140,30 @@ describe('the message writer when Postgres goes away', () => {
     } finally {
       await proxy.forward();
     }
+  });
+});
+
+describe('job status writes when Postgres goes away', () => {
+  it('a progress write retries while Postgres refuses, then is stored and published once; without a retry budget it throws', async () => {
+    const sql = pool();
+    const job = await insertJob(db.sql, { id: crypto.randomUUID(), ownerId: users[0]!, name: 'demo.steps', data: { steps: 2, step_ms: 0 }, state: 'waiting' });
+    await db.sql`update jobs set state = 'active' where id = ${job.id}`;
+    const published: number[] = [];
+    const retries: number[] = [];
+    const patient = new JobStatusStore(sql, (j) => published.push(j.progress), { retryForMs: 10_000, onRetry: (_id, _err, n) => retries.push(n) });
+    const impatient = new JobStatusStore(sql, (j) => published.push(j.progress));
+    await backendPid(sql);
+    await proxy.refuse();
+    await new Promise((r) => setTimeout(r, 200)); // the pool notices its connection closed
+    try {
+      await expect(impatient.apply(job.id, jobChanges.progress(10, 'step 1/10'))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      const write = patient.apply(job.id, jobChanges.progress(50, 'step 5/10'));
+      await expect.poll(() => retries.length, { timeout: 5000, interval: 20 }).toBeGreaterThan(2);
+      await proxy.forward();
+      expect(await write).toMatchObject({ job_id: job.id, state: 'active', progress: 50, status_text: 'step 5/10' });
+    } finally {
+      await proxy.forward();
+    }
+    expect(published).toEqual([50]);
   });
 });

@@ -59,6 +59,8 @@ export interface RoundResult {
   faultMs: number;
   /** From the end of the fault to the last failed request (0: none after it). */
   recoveryMs: number;
+  /** From the fault's start to the last failed request: how long users saw errors (0: none). */
+  disruptionMs: number;
   /** SIGTERM'd pod: ms from the signal to its exit, and its exit code. */
   sigtermExitMs: number | null;
   sigtermExitCode: number | string | null;
@@ -128,6 +130,8 @@ class Client {
   /** conversation id -> seq -> message, everything seen live or through sync. */
   readonly seen = new Map<number, Map<number, MessageDto>>();
   readonly jobs = new Map<string, JobDto>();
+  /** Per job, the status texts that mark a restart its watcher saw ("requeued: ...", "restarted: ..."). */
+  readonly restarts = new Map<string, Set<string>>();
   private connecting: Promise<ClientSocket> | null = null;
   private closed = false;
   /** Set when a pod told this client it is shutting down: go elsewhere. */
@@ -183,6 +187,10 @@ class Client {
   }
 
   private keepJob(j: JobDto): void {
+    if (j.status_text && /^(requeued|restarted)/.test(j.status_text)) {
+      if (!this.restarts.has(j.job_id)) this.restarts.set(j.job_id, new Set());
+      this.restarts.get(j.job_id)!.add(j.status_text.split(':')[0]!);
+    }
     const had = this.jobs.get(j.job_id);
     if (!had || j.seq > had.seq) this.jobs.set(j.job_id, j);
   }
@@ -399,6 +407,8 @@ export async function runRound(cluster: FaultCluster, fault: Fault, options: Rou
     }),
   ).length;
 
+  const restarted = owners.flatMap((o) => [...o.restarts.values()].flatMap((set) => [...set]));
+  if (restarted.length > 0) notes.push(`watchers saw jobs start again: ${restarted.join(', ')}`);
   for (const c of clients) c.close();
   const recoveryBound = recoveredAt + RECOVERY_BOUND_MS;
   const lateFailures = failures.filter((f) => f.at > recoveryBound);
@@ -423,6 +433,7 @@ export async function runRound(cluster: FaultCluster, fault: Fault, options: Rou
     acksLostAtSigterm: [...acksLostOn.values()].reduce((a, b) => a + b, 0),
     faultMs: recoveredAt - faultAt,
     recoveryMs: lastFailure - recoveredAt,
+    disruptionMs: failures.length === 0 ? 0 : Math.max(0, Math.max(...failures.map((f) => f.at)) - faultAt),
     sigtermExitMs,
     sigtermExitCode,
     notes,
@@ -499,9 +510,11 @@ export function formatRound(r: RoundResult): string {
     `gaps ${r.gaps}`,
     `jobs ${r.jobsCompleted} completed / ${r.jobsFailed} failed`,
     `fault ${(r.faultMs / 1000).toFixed(1)} s`,
+    `errors seen for ${(r.disruptionMs / 1000).toFixed(1)} s`,
     `recovery ${(r.recoveryMs / 1000).toFixed(1)} s`,
     `failed requests ${r.failedRequests} (${r.failedAfterRecovery} late)`,
     r.fault === 'hub-sigterm' ? `acks lost ${r.acksLostAtSigterm}, exit ${r.sigtermExitCode} in ${r.sigtermExitMs} ms` : '',
+    r.notes.filter((n) => !n.startsWith('SIGTERM')).join('; '),
   ]
     .filter(Boolean)
     .join(' | ');
