@@ -35,8 +35,21 @@ export function trackSocketEvents(io: Server<any, any, any, any>, namespaces: re
   let closing = false;
   let lastEventAt = 0;
   let onIdle: (() => void) | null = null;
-  const settled = () => {
+  /** Per socket: its events in flight, and whether it was refused one (it leaves once they are done). */
+  const perSocket = new WeakMap<AnySocket, { inFlight: number; leaving: boolean }>();
+  const stateOf = (socket: AnySocket) => {
+    let state = perSocket.get(socket);
+    if (!state) perSocket.set(socket, (state = { inFlight: 0, leaving: false }));
+    return state;
+  };
+  // Closes the transport, not the Socket.IO session: the client sees "transport close" and
+  // reconnects by itself (to another pod), as it does when io.close() ends the rest.
+  const leave = (socket: AnySocket) => socket.conn.close();
+  const settled = (socket: AnySocket) => {
     inFlight--;
+    const state = stateOf(socket);
+    state.inFlight--;
+    if (state.leaving && state.inFlight === 0) leave(socket);
     if (inFlight === 0) onIdle?.();
   };
 
@@ -46,17 +59,22 @@ export function trackSocketEvents(io: Server<any, any, any, any>, namespaces: re
       const last = packet.length - 1;
       const ack = packet[last] as unknown;
       if (closing) {
-        // Not handled at all: its ack says so, and the client retries it elsewhere.
+        // Not handled at all: its ack says so, and once its earlier events have acked the
+        // socket is let go, so the client retries it on another pod.
         if (typeof ack === 'function') (ack as (reply: unknown) => void)({ ok: false, error: SHUTTING_DOWN });
+        const state = stateOf(socket);
+        state.leaving = true;
+        if (state.inFlight === 0) leave(socket);
         return;
       }
       if (typeof ack === 'function' && socket.listeners(String(packet[0])).length > 0) {
         inFlight++;
+        stateOf(socket).inFlight++;
         let done = false;
         packet[last] = (...args: unknown[]) => {
           if (!done) {
             done = true;
-            settled();
+            settled(socket);
           }
           (ack as (...a: unknown[]) => void)(...args);
         };

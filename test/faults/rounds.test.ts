@@ -13,7 +13,7 @@ const rounds: Fault[] = ['redis-restart', 'postgres-restart', 'hub-sigterm'];
 let cluster: FaultCluster;
 beforeAll(async () => {
   cluster = await FaultCluster.start('fault-rounds');
-}, 180_000);
+}, 400_000);
 afterAll(async () => {
   await cluster?.stop();
 });

@@ -103,12 +103,12 @@ export class FaultCluster {
     const cluster = new FaultCluster(pg, redis, env);
     cluster.admin = postgres(pg.url, { max: 2, onnotice: () => {}, idle_timeout: 5 });
     cluster.hubs = await Promise.all([cluster.spawnHub(), cluster.spawnHub()]);
-    cluster.workers = await Promise.all([spawnWorker(env, 60_000), spawnWorker(env, 60_000)]);
+    cluster.workers = await Promise.all([spawnWorker(env, 150_000), spawnWorker(env, 150_000)]);
     return cluster;
   }
 
   spawnHub(): Promise<ChildService> {
-    return spawnHubPatiently(this.env, 60_000);
+    return spawnHubPatiently(this.env, 150_000);
   }
 
   get urls(): string[] {
@@ -324,7 +324,7 @@ export async function runRound(cluster: FaultCluster, fault: Fault, options: Rou
       victim.child.kill('SIGKILL');
       await victim.exited;
       recoveredAt = Date.now();
-      cluster.workers[0] = await spawnWorker(cluster.env, 60_000);
+      cluster.workers[0] = await spawnWorker(cluster.env, 150_000);
       break;
     }
     case 'hub-sigkill': {

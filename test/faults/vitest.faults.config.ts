@@ -14,7 +14,7 @@ export default defineConfig({
     maxWorkers: 1,
     minWorkers: 1,
     testTimeout: 300_000,
-    hookTimeout: 180_000,
+    hookTimeout: 400_000,
     reporters: ['default'],
   },
 });
