@@ -72,11 +72,12 @@ export function trackSocketEvents(io: Server<any, any, any, any>, namespaces: re
         stateOf(socket).inFlight++;
         let done = false;
         packet[last] = (...args: unknown[]) => {
+          // The ack leaves first: settling may close this socket.
+          (ack as (...a: unknown[]) => void)(...args);
           if (!done) {
             done = true;
             settled(socket);
           }
-          (ack as (...a: unknown[]) => void)(...args);
         };
       }
       next();

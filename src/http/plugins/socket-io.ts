@@ -68,14 +68,16 @@ export default fp<SocketIoOptions>(
     inbox.use(loadConversations(ctx));
     inbox.on('connection', onInboxConnection(ctx, inboxHandlers));
 
+    const namespaces = [inbox];
     if (config.LEGACY_CHAT) {
       const legacy = io.of(LEGACY_NAMESPACE);
       legacy.use(handshake);
       legacy.use(legacyMembership(ctx));
       legacy.on('connection', onLegacyConnection(ctx));
+      namespaces.push(legacy as unknown as typeof inbox);
     }
     // Shutdown: counts the events in flight, so preClose lets them ack before closing sockets.
-    const inflight = trackSocketEvents(io, config.LEGACY_CHAT ? [inbox, io.of(LEGACY_NAMESPACE)] : [inbox], app.log);
+    const inflight = trackSocketEvents(io, namespaces, app.log);
 
     app.decorate('io', io);
     app.decorate('broadcaster', broadcaster);
