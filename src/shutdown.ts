@@ -12,13 +12,18 @@ export function installShutdown(log: FastifyBaseLogger, close: () => Promise<unk
     if (closing) return;
     closing = true;
     log.info({ signal }, 'shutting down');
+    const started = performance.now();
     const timer = setTimeout(() => {
       log.error('shutdown deadline passed, exiting');
       process.exit(1);
     }, deadlineMs);
     timer.unref();
     close().then(
-      () => process.exit(0),
+      () => {
+        // How long the close took, so a slow exit shows which run it was in.
+        log.info({ ms: Math.round(performance.now() - started) }, 'shut down');
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);

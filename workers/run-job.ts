@@ -18,6 +18,8 @@ export interface RunDeps {
   redis: RedisClient;
   config: Config;
   log: Logger;
+  /** Filled with the ids of the jobs this process is running (the reconciler leaves them alone). */
+  running?: Set<string>;
 }
 
 type BullJob = Job<JobEnvelope>;
@@ -26,25 +28,40 @@ const STATUS_TEXT_MAX = 200;
 
 /**
  * The one BullMQ processor: checks for a pending cancel, stores `active`, runs the job's plain
- * processor under an AbortSignal (cancel or time limit), and stores a retried attempt's failure
- * before BullMQ reschedules it, so no later attempt can be stored ahead of it.
+ * processor under an AbortSignal (cancel or time limit), and stores the attempt's outcome
+ * itself before BullMQ's bookkeeping: `completed` with its result, a retried failure, or the
+ * final failure. Postgres is the truth, so a job whose work finished is stored `completed` even
+ * when Redis lost it meanwhile and BullMQ cannot move it any more ("Missing key for job").
  * BullMQ only hands out a signal to processors declaring three parameters.
  */
 export function createBullProcessor(deps: RunDeps) {
   return async (job: BullJob, _token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> => {
     const { processor, input } = await prepare(deps, job);
     if (await isAbortRequested(deps.redis, deps.config, job.id!)) throw new JobCancelledError();
-    await deps.store.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job)));
+    const started = await deps.store.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job)));
+    // Refused: the row is already final (a run whose outcome was stored but which BullMQ could
+    // not move, handed out again as stalled) or gone. Running it again would redo finished work.
+    if (!started) {
+      deps.log.warn({ job: job.id }, 'job is no longer live in Postgres; not running it again');
+      return null;
+    }
     const { timeoutMs } = policyOf(processor.name);
     const timeout = AbortSignal.timeout(timeoutMs);
     const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let result: unknown;
+    deps.running?.add(job.id!);
     try {
-      return await untilAborted(processor.run(input, context(deps, job, abort)), abort);
+      result = await untilAborted(processor.run(input, context(deps, job, abort)), abort);
     } catch (err) {
       const error = explain(err, signal, timeout, timeoutMs);
-      await storeRetry(deps, job, error);
+      await storeFailure(deps, job, error);
       throw error;
+    } finally {
+      deps.running?.delete(job.id!);
     }
+    // Only a write that still fails after the store's retries (Postgres gone for ~30 s) fails the attempt.
+    await deps.store.apply(job.id!, jobChanges.completed(job.attemptsMade + 1, result));
+    return result;
   };
 }
 
@@ -104,17 +121,34 @@ function explain(err: unknown, cancel: AbortSignal | undefined, timeout: AbortSi
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** Mirrors BullMQ's own retry decision (attempts left, not unrecoverable, backoff) to store it in time. */
-async function storeRetry(deps: RunDeps, job: BullJob, error: Error): Promise<void> {
+/**
+ * Stores a failed attempt before BullMQ moves the job: a retried one as the failure then the
+ * wait (mirroring BullMQ's own retry decision: attempts left, not unrecoverable, backoff), so no
+ * later attempt can be stored ahead of it; a last one as `failed` or `cancelled`.
+ */
+async function storeFailure(deps: RunDeps, job: BullJob, error: Error): Promise<void> {
   const attemptsMade = job.attemptsMade + 1;
-  if (error instanceof UnrecoverableError || attemptsMade >= (job.opts.attempts ?? 1)) return;
   try {
-    const backoff = Backoffs.normalize(job.opts.backoff ?? 0);
-    const delay = backoff ? ((await Backoffs.calculate(backoff, attemptsMade, error, job)) ?? 0) : 0;
-    if (delay === -1) return;
+    if (error instanceof JobCancelledError) {
+      await deps.store.apply(job.id!, jobChanges.cancelled(attemptsMade));
+      return;
+    }
+    const delay = await retryDelay(job, error, attemptsMade);
+    if (delay === null) {
+      await deps.store.apply(job.id!, jobChanges.failed(attemptsMade, error.message));
+      return;
+    }
     if (!(await deps.store.apply(job.id!, jobChanges.attemptFailed(attemptsMade, error.message)))) return;
     await deps.store.apply(job.id!, jobChanges.retryScheduled(delay > 0 ? 'delayed' : 'waiting', delay));
   } catch (err) {
     deps.log.error({ err, job: job.id }, 'could not store a failed attempt');
   }
+}
+
+/** BullMQ's decision: the delay before the next attempt, or null when this was the last one. */
+async function retryDelay(job: BullJob, error: Error, attemptsMade: number): Promise<number | null> {
+  if (error instanceof UnrecoverableError || attemptsMade >= (job.opts.attempts ?? 1)) return null;
+  const backoff = Backoffs.normalize(job.opts.backoff ?? 0);
+  const delay = backoff ? ((await Backoffs.calculate(backoff, attemptsMade, error, job)) ?? 0) : 0;
+  return delay === -1 ? null : delay;
 }

@@ -39,13 +39,14 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
     await db.close();
     throw err;
   });
-  const store = workerStatusStore(db.sql, redis, config);
-  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), store, sql: db.sql, redis, config, log });
+  const store = workerStatusStore(db.sql, redis, config, log);
+  const running = new Set<string>();
+  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), store, sql: db.sql, redis, config, log, running });
   const outcomes = reportOutcomes(worker, { store, redis, config, log });
   const cancels = await listenForCancels(config, (jobId) => void worker.cancelJob(jobId, CANCEL_REASON), log);
   void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'));
   await worker.waitUntilReady();
-  const reconciler = startReconciler({ config, redis, sql: db.sql, store, log });
+  const reconciler = startReconciler({ config, redis, sql: db.sql, store, log, running: () => running });
   return {
     close: async () => {
       await worker.close();

@@ -10,10 +10,24 @@ import { createRoomEmitter } from '../src/realtime/room-emitter.js';
 import { jobRoom } from '../src/realtime/rooms.js';
 import type { RedisClient } from '../src/redis.js';
 
+/**
+ * How long a worker keeps retrying a status or progress write while Postgres is unreachable
+ * (a restart, a failover) before the attempt fails: the job waits and then goes on from where it was.
+ */
+export const STATUS_RETRY_MS = 30_000;
+
 /** Store in Postgres, then emit `job:status` into `job_<id>` of /inbox through the Redis adapter protocol. */
-export function workerStatusStore(sql: Sql, redis: RedisClient, config: Pick<Config, 'REDIS_PREFIX' | 'REDIS_CLUSTER_NODES'>): JobStatusStore {
+export function workerStatusStore(
+  sql: Sql,
+  redis: RedisClient,
+  config: Pick<Config, 'REDIS_PREFIX' | 'REDIS_CLUSTER_NODES'>,
+  log?: Logger,
+): JobStatusStore {
   const rooms = createRoomEmitter(redis, config);
-  return new JobStatusStore(sql, (job) => rooms.emit(jobRoom(job.job_id), 'job:status', job));
+  return new JobStatusStore(sql, (job) => rooms.emit(jobRoom(job.job_id), 'job:status', job), {
+    retryForMs: STATUS_RETRY_MS,
+    onRetry: (jobId, err, attempt) => log?.warn({ job: jobId, attempt, err: (err as Error).message }, 'job status write: Postgres unreachable, retrying'),
+  });
 }
 
 /** Thrown when the owner cancelled: unrecoverable, so BullMQ never retries it, and told apart from a failure. */
@@ -27,8 +41,10 @@ export class JobCancelledError extends UnrecoverableError {
 type BullJob = Job<JobEnvelope, unknown, JobName>;
 
 /**
- * Final outcomes are stored from BullMQ's events, after BullMQ has moved the job, so `completed`
- * is never stored for a job BullMQ could still run again. The writes are tracked, so closing waits for them.
+ * The attempt itself stores its outcome before BullMQ's bookkeeping (workers/run-job.ts), so a
+ * finished job is stored whatever Redis says. These event handlers are the fallback for the
+ * outcomes no attempt stored (a job refused before it ran); for the others the guards refuse
+ * the second write, so nothing is published twice. The writes are tracked, so closing waits for them.
  */
 export function reportOutcomes(worker: Worker<JobEnvelope, unknown, JobName>, deps: { store: JobStatusStore; redis: RedisClient; config: Pick<Config, 'REDIS_PREFIX'>; log: Logger }) {
   const pending = new Set<Promise<unknown>>();

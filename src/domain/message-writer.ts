@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PostgresError, Sql } from 'postgres';
 import * as messagesRepo from '../db/repositories/messages.js';
+import { AppError } from '../errors.js';
 import type { InsertOutcome, NewMessage } from '../db/repositories/messages.js';
 
 /** Called once a message is committed, in storage order per conversation, before its promise settles. */
@@ -11,6 +13,12 @@ export interface WriterOptions {
   maxBatch?: number;
   /** How long waiting messages defer to a batch in flight before a second one overlaps it. */
   overlapAfterMs?: number;
+  /**
+   * How long a batch that provably never reached Postgres (see `neverSent`) is tried again,
+   * with backoff, before its messages are refused: a sub-second Postgres restart then costs
+   * the senders a delay, not an error. Kept well inside the ack deadline.
+   */
+  retryForMs?: number;
 }
 
 interface Pending {
@@ -28,6 +36,31 @@ interface Pending {
 // message fail alone instead of taking its batch with it. Anything else (the connection,
 // the server) fails every message of the batch: nothing was stored, nothing is sent.
 const retryOneByOne = (err: unknown) => /^(22|23|40)/.test(String((err as PostgresError).code ?? ''));
+
+// Errors that prove the statement never left this process: the connection it waited for was
+// refused, timed out while connecting (postgres.js sends a query only once the connection is
+// ready), or was turned away at startup by a server shutting down or starting up (57P03).
+const NEVER_SENT = new Set(['ECONNREFUSED', 'CONNECT_TIMEOUT', '57P03', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export function neverSent(err: unknown): boolean {
+  if (err instanceof AggregateError) return err.errors.length > 0 && err.errors.every(neverSent);
+  return NEVER_SENT.has(String((err as { code?: unknown } | null)?.code ?? ''));
+}
+
+// Errors after the statement was sent, from a connection that went away: it may have
+// committed before (the server terminated, crashed, or the socket closed mid-reply).
+const OUTCOME_UNKNOWN = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '08006', '08003', '08000']);
+
+/** What the sender is told when a batch's outcome is unknown: a retry with the same client_msg_id is safe. */
+export const OUTCOME_UNKNOWN_MESSAGE = 'Storage did not confirm the write; retry with the same client_msg_id';
+
+function explainFailure(err: unknown): unknown {
+  if (!OUTCOME_UNKNOWN.has(String((err as { code?: unknown } | null)?.code ?? ''))) return err;
+  return Object.assign(new AppError('unavailable', OUTCOME_UNKNOWN_MESSAGE), { cause: err });
+}
+
+const FIRST_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 500;
 
 /**
  * Group commit for chat messages. Messages arriving while earlier batches are in flight
@@ -57,6 +90,7 @@ export class MessageWriter {
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
   private readonly overlapAfterMs: number;
+  private readonly retryForMs: number;
 
   constructor(
     private readonly sql: Sql,
@@ -65,6 +99,7 @@ export class MessageWriter {
     this.maxInFlight = options.maxInFlight ?? 2;
     this.maxBatch = options.maxBatch ?? 256;
     this.overlapAfterMs = options.overlapAfterMs ?? 2;
+    this.retryForMs = options.retryForMs ?? 2000;
   }
 
   write(message: NewMessage, onStored?: OnStored): Promise<InsertOutcome> {
@@ -151,10 +186,11 @@ export class MessageWriter {
 
   private async flush(batch: Pending[]): Promise<void> {
     try {
-      const outcomes = await this.store(batch.map((p) => p.message));
+      const outcomes = await this.storeRetrying(batch.map((p) => p.message));
       batch.forEach((p, i) => settle(p, outcomes[i]!));
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      const reason = explainFailure(err);
+      for (const p of batch) p.reject(reason);
     } finally {
       for (const p of batch) {
         const c = p.message.conversationId;
@@ -163,6 +199,23 @@ export class MessageWriter {
       }
       this.inFlight--;
       this.pump();
+    }
+  }
+
+  /**
+   * The batch again, while the error proves nothing was sent and time is left; any other error
+   * (the outcome may be unknown) is the senders' to see. The conversation stays busy meanwhile,
+   * so its later messages still follow in order.
+   */
+  private async storeRetrying(messages: NewMessage[]): Promise<Array<InsertOutcome | Error>> {
+    const deadline = performance.now() + this.retryForMs;
+    for (let backoff = FIRST_BACKOFF_MS; ; backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
+      try {
+        return await this.store(messages);
+      } catch (err) {
+        if (!neverSent(err) || performance.now() + backoff > deadline) throw err;
+        await sleep(backoff);
+      }
     }
   }
 

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from 'postgres';
+import { isStorageUnavailable } from '../errors.js';
 import * as jobsRepo from '../db/repositories/jobs.js';
 import type { SnapshotPatch } from '../db/repositories/jobs.js';
 import type { JobState } from '../db/schema/index.js';
@@ -48,28 +50,83 @@ export const jobChanges = {
     set: { state: 'failed', error, attemptsMade, statusText: 'failed' },
     from: LIVE,
   }),
+  /**
+   * The queue lost a job that had not finished (Redis restarted without its data): it goes
+   * back to `waiting`, from the start, and is enqueued again from its row.
+   */
+  requeued: (reason: string): JobChange => ({
+    set: { state: 'waiting', progress: 0, statusText: reason },
+    from: LIVE,
+  }),
   cancelled: (attemptsMade?: number): JobChange => ({
     set: { state: 'cancelled', statusText: 'cancelled', ...(attemptsMade === undefined ? {} : { attemptsMade }) },
     from: [...LIVE, 'failed'],
   }),
 } as const;
 
+export interface JobStatusStoreOptions {
+  /**
+   * How long a write that hit a connection-class error (Postgres restarting, refusing, a
+   * connection dropped) is retried, with backoff, before the error is thrown. Workers use
+   * ~30 s so a Postgres restart never fails a job's attempt; the hub uses none, since an HTTP
+   * request must answer within its own deadline.
+   */
+  retryForMs?: number;
+  /** Told about each retried write (without its parameters). */
+  onRetry?: (jobId: string, err: unknown, attempt: number) => void;
+}
+
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 2000;
+
 /**
  * Store, then publish: the snapshot and its `seq` are written first, so a watcher that reads
  * the snapshot after joining the room never misses a change, and nothing is sent that was not stored.
  */
 export class JobStatusStore {
+  private readonly retryForMs: number;
+
   constructor(
     private readonly sql: Sql,
     private readonly publish: JobStatusPublisher,
-  ) {}
+    private readonly options: JobStatusStoreOptions = {},
+  ) {
+    this.retryForMs = options.retryForMs ?? 0;
+  }
 
   /** The stored and published job, or null when the guard refused the change. */
   async apply(jobId: string, change: JobChange): Promise<JobDto | null> {
-    const row = await jobsRepo.updateSnapshot(this.sql, jobId, change.set, change.from);
+    const row = await this.write(jobId, change);
     if (!row) return null;
     const job = toJobDto(row);
     this.publish(job);
     return job;
   }
+
+  /**
+   * One guarded UPDATE, retried while Postgres is unreachable. A retry after an error that
+   * may have come after the commit (the connection dropped mid-statement) can find its own
+   * change already stored: the guard then refuses it, and the stored row is returned if it
+   * already says what this change says, so the change is still published once.
+   */
+  private async write(jobId: string, change: JobChange): Promise<jobsRepo.JobRecord | null> {
+    const deadline = performance.now() + this.retryForMs;
+    for (let attempt = 1, backoff = FIRST_BACKOFF_MS; ; attempt++, backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
+      try {
+        const row = await jobsRepo.updateSnapshot(this.sql, jobId, change.set, change.from);
+        if (row || attempt === 1) return row;
+        const now = await jobsRepo.findJob(this.sql, jobId);
+        return now && alreadyApplied(now, change) ? now : null;
+      } catch (err) {
+        if (!isStorageUnavailable(err) || performance.now() + backoff > deadline) throw err;
+        this.options.onRetry?.(jobId, err, attempt);
+        await sleep(backoff);
+      }
+    }
+  }
+}
+
+function alreadyApplied(row: jobsRepo.JobRecord, change: JobChange): boolean {
+  const { state, progress, statusText } = change.set;
+  return (state === undefined || row.state === state) && (progress === undefined || row.progress === progress) && (statusText === undefined || row.status_text === statusText);
 }

@@ -63,8 +63,8 @@ export function legacyAwareAdapter(redisAdapter: (nsp: Namespace) => Adapter) {
   };
 }
 
-/** Serves `/chat/<id>`: the handshake, then membership, then the per-user socket cap. */
-export function mountLegacyChat(io: InboxServer, ctx: RealtimeContext, handshake: Middleware, cap: Middleware): void {
+/** Serves `/chat/<id>`: the handshake, then membership, then the per-user socket cap. Returns the parent namespace. */
+export function mountLegacyChat(io: InboxServer, ctx: RealtimeContext, handshake: Middleware, cap: Middleware) {
   const legacy = io.of(LEGACY_NAMESPACE);
   io.on('new_namespace', (nsp) => {
     if (LEGACY_NAMESPACE.test(nsp.name)) dropWhenEmpty(io, legacy, nsp);
@@ -73,4 +73,5 @@ export function mountLegacyChat(io: InboxServer, ctx: RealtimeContext, handshake
   legacy.use(legacyMembership(ctx));
   legacy.use(cap);
   legacy.on('connection', onLegacyConnection(ctx));
+  return legacy;
 }

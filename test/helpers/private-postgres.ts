@@ -23,6 +23,12 @@ export interface PrivatePostgres {
   crash(): Promise<void>;
   /** Starts it again on the same port and data directory; resolves once it accepts connections. */
   start(): Promise<void>;
+  /**
+   * `pg_ctl stop -m fast` then start, as `pg_ctl restart -m fast` does (backends told
+   * "terminating connection due to administrator command", a clean shutdown); resolves once it
+   * accepts connections again, with how long the port was down.
+   */
+  restart(): Promise<{ downMs: number }>;
   /** SIGSTOP to the postmaster and every backend: the port still accepts TCP, nothing answers. */
   freeze(): Promise<void>;
   /** SIGCONT to every process frozen by `freeze`. */
@@ -79,6 +85,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       await pgCtl('-w', 'stop', '-m', 'immediate');
     },
     start,
+    restart: async () => {
+      const stopping = performance.now();
+      await pgCtl('-w', '-t', '30', 'stop', '-m', 'fast');
+      await start();
+      return { downMs: Math.round(performance.now() - stopping) };
+    },
     freeze: async () => {
       const root = await postmasterPid();
       frozen = [root, ...(await childrenOf(root))];

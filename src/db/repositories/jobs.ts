@@ -103,15 +103,24 @@ function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
-export type IdleJob = Pick<JobRecord, 'id' | 'state' | 'attempts_made'>;
+export type IdleJob = Pick<JobRecord, 'id' | 'owner_id' | 'name' | 'data' | 'state' | 'attempts_made'>;
 
 /**
- * Jobs Postgres still shows as live though they have not changed for `idleMs`: the
- * reconciler compares them with the queue (oldest first, at most `limit`).
+ * Jobs Postgres still shows as live though they have not changed for a while: `waiting` or
+ * `delayed` ones idle for `queuedIdleMs`, `active` ones for `activeIdleMs` (a running job
+ * writes progress; a quiet one may still be running). The reconciler compares them with the
+ * queue (oldest first, at most `limit`).
  */
-export function listIdleLiveJobs(sql: Sql, idleMs: number, limit: number): Promise<IdleJob[]> {
+export function listIdleLiveJobs(sql: Sql, queuedIdleMs: number, activeIdleMs: number, limit: number): Promise<IdleJob[]> {
   return sql<IdleJob[]>`
-    select id, state, attempts_made from jobs
-    where state in ('waiting', 'delayed', 'active') and updated_at < now() - make_interval(secs => ${idleMs / 1000})
+    select id, owner_id, name, data, state, attempts_made from jobs
+    where (state in ('waiting', 'delayed') and updated_at < now() - make_interval(secs => ${queuedIdleMs / 1000}))
+       or (state = 'active' and updated_at < now() - make_interval(secs => ${activeIdleMs / 1000}))
     order by updated_at limit ${limit}`;
+}
+
+/** The rows of these jobs (unknown ids are skipped), for re-sending their snapshots. */
+export function findJobs(sql: Sql, ids: readonly string[]): Promise<JobRecord[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return sql<JobRecord[]>`select * from jobs where id in ${sql([...ids])}`;
 }

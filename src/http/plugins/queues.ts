@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import type { JobDeps } from '../../domain/jobs.js';
 import { enqueueJob, type EnqueueInput } from '../../queue/producer.js';
 import { createJobsQueue } from '../../queue/queue.js';
+import { resendJobSnapshotsAfterRedisReturns } from '../../queue/resend.js';
 import { JobStatusStore } from '../../queue/status.js';
 import type { JobDto } from '../../domain/job-dto.js';
 import { jobRoom } from '../../realtime/rooms.js';
@@ -37,7 +38,11 @@ export default fp<{ config: Config }>(
       enqueue: (input) => enqueueJob(input, { sql, queue }),
     };
     app.decorate('jobs', jobs);
-    app.addHook('onClose', () => queue.close());
+    const stopResending = resendJobSnapshotsAfterRedisReturns(app.broadcaster.inbox, sql, app.log);
+    app.addHook('onClose', async () => {
+      stopResending();
+      await queue.close();
+    });
   },
   { name: 'queues', dependencies: ['db', 'redis', 'socket-io'] },
 );

@@ -17,6 +17,7 @@ import { SessionSweep } from '../../realtime/session-sweep.js';
 import { SHARDED_SUBSCRIPTION_MODE } from '../../realtime/room-emitter.js';
 import { INBOX_NAMESPACE } from '../../realtime/rooms.js';
 import { SocketCap } from '../../realtime/socket-cap.js';
+import { trackSocketEvents } from '../../realtime/drain.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -80,7 +81,11 @@ export default fp<SocketIoOptions>(
     inbox.use(loadConversations(ctx));
     inbox.use(socketCap.middleware());
     inbox.on('connection', onInboxConnection(ctx, inboxHandlers));
-    if (config.LEGACY_CHAT) mountLegacyChat(io, ctx, handshake, socketCap.middleware());
+
+    const namespaces = [inbox];
+    if (config.LEGACY_CHAT) namespaces.push(mountLegacyChat(io, ctx, handshake, socketCap.middleware()) as unknown as typeof inbox);
+    // Shutdown: counts the events in flight, so preClose lets them ack before closing sockets.
+    const inflight = trackSocketEvents(io, namespaces, app.log);
     app.addHook('onClose', async () => {
       socketCap.close();
       sweep.close();
@@ -88,9 +93,12 @@ export default fp<SocketIoOptions>(
 
     app.decorate('io', io);
     app.decorate('broadcaster', broadcaster);
-    // Sockets go first, so clients reconnect elsewhere while this pod drains its requests.
+    // SIGTERM: no new connection or event; every event already received is handled and acked
+    // (a message stored here is answered here); then the sockets are closed, so clients
+    // reconnect to another pod while this one drains its HTTP requests and closes.
     app.addHook('preClose', async () => {
       messageLimiter.close();
+      await inflight.drain(SOCKET_DRAIN_MS);
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
       });
@@ -108,6 +116,12 @@ const FRAME_MARGIN = 4096;
 
 /** Names this pod's entries in the shared socket count; unique per process, readable in Redis. */
 const podId = () => `${process.env.HOSTNAME ?? hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+/**
+ * The longest shutdown waits for socket events in flight to ack: a healthy store answers in
+ * milliseconds; a stuck one is answered by the ack deadline at the latest, but the whole
+ * shutdown must stay within its own 10 s (src/shutdown.ts), closing connections included.
+ */
+export const SOCKET_DRAIN_MS = 6000;
 
 /** Redis Cluster gets the sharded (SSUBSCRIBE) adapter; standalone Redis the classic one. */
 function adapterFor(config: Config, pub: RedisClient, sub: RedisClient) {
