@@ -116,6 +116,7 @@ const FRAME_MARGIN = 4096;
 
 /** Names this pod's entries in the shared socket count; unique per process, readable in Redis. */
 const podId = () => `${process.env.HOSTNAME ?? hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
 /**
  * The longest shutdown waits for socket events in flight to ack: a healthy store answers in
  * milliseconds; a stuck one is answered by the ack deadline at the latest, but the whole
