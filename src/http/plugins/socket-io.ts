@@ -8,6 +8,7 @@ import { adapterKey } from '../../redis-keys.js';
 import { Broadcaster, type InboxServer } from '../../realtime/broadcaster.js';
 import type { RealtimeContext } from '../../realtime/context.js';
 import { authenticateHandshake } from '../../realtime/handshake.js';
+import { originPolicy } from './origin-guard.js';
 import { loadConversations, onInboxConnection, type InboxHandlerFactory } from '../../realtime/inbox/connection.js';
 import { legacyMembership, onLegacyConnection } from '../../realtime/legacy-chat.js';
 import { SHARDED_SUBSCRIPTION_MODE } from '../../realtime/room-emitter.js';
@@ -56,7 +57,7 @@ export default fp<SocketIoOptions>(
       metrics: app.metrics,
       log: app.log,
     };
-    const handshake = authenticateHandshake(app.sessions, config.ALLOWED_ORIGINS, app.log);
+    const handshake = authenticateHandshake(app.sessions, originPolicy(config), app.log);
 
     // Every namespace checks the Origin of its handshake (whatever the transport), the unused
     // main one included, so a foreign page never holds a connected socket of any kind.
