@@ -24,8 +24,9 @@ class DevSetupError extends Error {}
  * `npm start` and `npm run worker`.)
  */
 async function main(): Promise<void> {
-  const base = await withKeptCookieSecret(loadConfig());
-  await requireRedis(base);
+  const loaded = loadConfig();
+  await requireRedis(loaded);
+  const base = await withKeptCookieSecret(loaded);
   const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(base.PGLITE_DATA_DIR);
   try {
     await serve(embedded ? Object.freeze({ ...base, DATABASE_URL: embedded.url }) : base, embedded);
