@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Build stage: full install, compile TypeScript (and the demo page) to dist/.
-FROM node:20-bookworm-slim AS build
+# Node 24, the active LTS (the code also runs on Node 20.19+ and 22, as CI shows for 20).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +9,7 @@ COPY . .
 RUN npm run build
 
 # Runtime stage: production dependencies and compiled JavaScript only, as the unprivileged `node` user.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pino, type LoggerOptions } from 'pino';
 import { startWorkers } from '../workers/start.js';
 import { buildApp } from './app.js';
@@ -20,8 +24,9 @@ class DevSetupError extends Error {}
  * `npm start` and `npm run worker`.)
  */
 async function main(): Promise<void> {
-  const base = loadConfig();
-  await requireRedis(base);
+  const loaded = loadConfig();
+  await requireRedis(loaded);
+  const base = await withKeptCookieSecret(loaded);
   const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(base.PGLITE_DATA_DIR);
   try {
     await serve(embedded ? Object.freeze({ ...base, DATABASE_URL: embedded.url }) : base, embedded);
@@ -44,6 +49,31 @@ async function serve(config: Config, embedded: EmbeddedPostgres | null): Promise
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   printBanner(config, embedded);
+}
+
+/**
+ * Without COOKIE_SECRET every restart would sign cookies with a new random secret and log
+ * everybody out: the first run generates one and keeps it next to the embedded data
+ * (`data/dev-cookie-secret` by default), readable by its owner only. Never in production,
+ * where loadConfig already refuses to start without COOKIE_SECRET.
+ */
+async function withKeptCookieSecret(config: Config): Promise<Config> {
+  if (!config.cookieSecretGenerated || config.NODE_ENV === 'production') return config;
+  const file = devCookieSecretFile(config);
+  await mkdir(dirname(file), { recursive: true });
+  try {
+    // 'wx': two first runs at once both end up with the one secret written first.
+    await writeFile(file, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const kept = (await readFile(file, 'utf8')).trim();
+  if (kept.length < 32) throw new DevSetupError(`${file} holds no usable cookie secret: delete it to generate a new one`);
+  return Object.freeze({ ...config, COOKIE_SECRET: kept });
+}
+
+function devCookieSecretFile(config: Pick<Config, 'PGLITE_DATA_DIR'>): string {
+  return join(dirname(config.PGLITE_DATA_DIR), 'dev-cookie-secret');
 }
 
 async function requireRedis(config: Config): Promise<void> {
@@ -78,9 +108,23 @@ async function migrate(config: Config): Promise<void> {
 }
 
 function printBanner(config: Config, embedded: EmbeddedPostgres | null): void {
-  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const anyAddress = config.HOST === '0.0.0.0' || config.HOST === '::';
+  const host = anyAddress ? 'localhost' : config.HOST;
   const database = embedded ? `embedded PGlite in ${embedded.dataDir} (set DATABASE_URL to use your own Postgres)` : 'DATABASE_URL';
-  process.stdout.write(`\n  inbox hub and worker running: open http://${host}:${config.PORT}/\n  database: ${database}\n\n`);
+  const lines = [`inbox hub and worker running: open http://${host}:${config.PORT}/`];
+  // Outside production the hub trusts its own origin, so these work without ALLOWED_ORIGINS.
+  if (anyAddress) for (const address of networkAddresses()) lines.push(`from another device: http://${address}:${config.PORT}/`);
+  lines.push(`database: ${database}`);
+  if (config.cookieSecretGenerated) lines.push(`sessions: signed with the secret kept in ${devCookieSecretFile(config)} (or set COOKIE_SECRET)`);
+  process.stdout.write(`\n${lines.map((l) => `  ${l}\n`).join('')}\n`);
+}
+
+/** This machine's external IPv4 addresses, the ones a phone on the same network can open. */
+function networkAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i !== undefined && i.family === 'IPv4' && !i.internal)
+    .map((i) => i!.address);
 }
 
 main().catch((err: unknown) => {

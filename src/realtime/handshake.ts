@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Socket } from 'socket.io';
 import type { AuthenticatedSession } from '../domain/sessions.js';
 import type { SessionResolver } from '../http/plugins/session.js';
-import { isAllowedOrigin } from '../http/plugins/origin-guard.js';
+import { isAllowedOrigin, logRefusedOrigin, type OriginPolicy } from '../http/plugins/origin-guard.js';
 import { toUserDto } from '../domain/users.js';
 import { withDeadline } from './ack.js';
 
@@ -18,17 +18,21 @@ export const HANDSHAKE_DEADLINE_MS = 8000;
 const TIMED_OUT = Symbol('timed out');
 
 /**
- * Namespace middleware: a browser Origin outside ALLOWED_ORIGINS is refused before the
- * cookie is even read (cross-site WebSocket hijacking), then the session cookie is resolved.
+ * Namespace middleware: a browser Origin the hub does not trust (see OriginPolicy) is refused
+ * before the cookie is even read (cross-site WebSocket hijacking), then the session cookie is resolved.
  */
 export function authenticateHandshake(
   sessions: SessionResolver,
-  allowedOrigins: readonly string[],
+  origins: OriginPolicy,
   log: FastifyBaseLogger,
   deadlineMs = HANDSHAKE_DEADLINE_MS,
 ) {
   return async (socket: Socket, next: Next): Promise<void> => {
-    if (!isAllowedOrigin(socket.handshake.headers.origin, allowedOrigins)) return next(new Error('forbidden_origin'));
+    const { origin, host } = socket.handshake.headers;
+    if (!isAllowedOrigin(origin, host, origins)) {
+      logRefusedOrigin(log, origin!, `socket handshake ${socket.nsp.name}`);
+      return next(new Error('forbidden_origin'));
+    }
     let auth: AuthenticatedSession | null | typeof TIMED_OUT;
     try {
       const lookup: Promise<typeof auth> = sessions.fromCookieHeader(socket.handshake.headers.cookie);

@@ -1,16 +1,17 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { testEnv } from '../helpers/config.js';
 import { api, newConversation, newUser, sessionCookieFrom, type TestUser } from '../helpers/http.js';
 import { freePort, spawnTs, type ChildService } from '../helpers/processes.js';
 import { connectInbox, request, waitFor } from '../helpers/sockets.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
-import { spawnDev } from '../helpers/dev-process.js';
+import { spawnDev, spawnNpmDev } from '../helpers/dev-process.js';
+import { waitForOutput } from '../helpers/worker-process.js';
 import { filePrefix, jobEvents, jobShape, settle, watch } from '../jobs/support.js';
 
 const children: ChildService[] = [];
@@ -83,6 +84,53 @@ describe('npm run dev', () => {
     expect((await api(second.url, 'GET', `/api/jobs/${job.job_id}`, { cookie })).body).toEqual({ job });
     expect(await second.dev.stop('SIGTERM')).toBe(0);
   }, 180_000);
+
+  it('without COOKIE_SECRET: keeps the secret it generates next to its data, so a restart keeps everyone logged in', async () => {
+    const dataDir = join(dir, 'kept-secret', 'pglite');
+    const secretFile = join(dir, 'kept-secret', 'dev-cookie-secret');
+    const env = { COOKIE_SECRET: '', PGLITE_DATA_DIR: dataDir, REDIS_PREFIX: filePrefix('dev-secret') };
+    const first = await startDev(env);
+    expect(first.dev.output()).toContain(`sessions: signed with the secret kept in ${secretFile} (or set COOKIE_SECRET)`);
+    const ann = await newUser(first.url);
+    expect(await first.dev.stop('SIGTERM')).toBe(0);
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+    expect((await readFile(secretFile, 'utf8')).trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const second = await startDev(env);
+    const me = await api(second.url, 'GET', '/api/me', { cookie: ann.cookie });
+    expect([me.status, me.body]).toEqual([200, { user: ann.user }]);
+    expect(await second.dev.stop('SIGTERM')).toBe(0);
+  }, 90_000);
+
+  it('npm run dev reads .env from where it runs (a variable of the shell wins over the file)', async () => {
+    // A checkout of its own: the repository's files linked into a folder holding only a .env.
+    const root = join(import.meta.dirname, '..', '..');
+    const checkout = join(dir, 'checkout');
+    await mkdir(checkout);
+    for (const f of ['package.json', 'node_modules', 'src', 'workers', 'tsconfig.json']) await symlink(join(root, f), join(checkout, f));
+    const [port, shellPort] = [await freePort(), await freePort()];
+    const dotenv = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: inject('databaseUrl'),
+      REDIS_URL: inject('redisUrl'),
+      REDIS_PREFIX: filePrefix('dev-dotenv'),
+      COOKIE_SECRET: 'a-dotenv-cookie-secret-of-enough-characters',
+      LOG_LEVEL: 'silent',
+    };
+    await writeFile(join(checkout, '.env'), `# as cp .env.example .env leaves it, edited\n${Object.entries(dotenv).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+
+    const fromFile = spawnNpmDev({ cwd: checkout, env: {}, port });
+    children.push(fromFile);
+    await waitForOutput(fromFile, `open http://127.0.0.1:${port}/`, 60_000);
+    expect((await fetch(`${fromFile.url}/readyz`)).status).toBe(200);
+    await fromFile.stop('SIGTERM');
+
+    const fromShell = spawnNpmDev({ cwd: checkout, env: { PORT: String(shellPort) }, port: shellPort });
+    children.push(fromShell);
+    await waitForOutput(fromShell, `open http://127.0.0.1:${shellPort}/`, 60_000);
+    await fromShell.stop('SIGTERM');
+  }, 150_000);
 
   it('stops with one line that says how to start Redis when Redis is unreachable (no password shown), before touching the data directory', async () => {
     const dataDir = join(dir, 'never');

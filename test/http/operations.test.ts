@@ -135,7 +135,7 @@ describe('/admin/queues', () => {
       expect(pause.status).toBe(405);
       expect(await hub.app.jobs.queue.isPaused()).toBe(false);
       const foreign = await board(writable, '/api/queues/jobs/pause', ops.cookie, { method: 'PUT', headers: { origin: 'https://evil.example' } });
-      expect([foreign.status, await foreign.json()]).toEqual([403, { error: { code: 'forbidden', message: 'Origin not allowed' } }]);
+      expect([foreign.status, await foreign.json()]).toEqual([403, { error: { code: 'forbidden', message: 'Origin not allowed: https://evil.example is not in ALLOWED_ORIGINS' } }]);
       expect(await hub.app.jobs.queue.isPaused()).toBe(false);
       expect((await board(writable, '/api/queues/jobs/pause', ops.cookie, { method: 'PUT' })).status).toBe(200);
       expect(await hub.app.jobs.queue.isPaused()).toBe(true);

@@ -1,5 +1,5 @@
 import cors from '@fastify/cors';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import { forbidden } from '../../errors.js';
@@ -8,9 +8,41 @@ import { SESSION_COOKIE } from './session.js';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const SESSION_COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE}=`);
 
-/** True when a request carries no Origin (not a browser fetch) or one the hub trusts. */
-export function isAllowedOrigin(origin: string | undefined, allowed: readonly string[]): boolean {
-  return origin === undefined || allowed.includes(origin);
+/**
+ * Which browser origins the hub trusts. Outside production it also trusts its own origin
+ * (an Origin naming the very host the request was sent to), so `PORT=3000 npm run dev`, or
+ * the page opened by the machine's network address, works without listing it in
+ * ALLOWED_ORIGINS. Production trusts ALLOWED_ORIGINS only.
+ */
+export interface OriginPolicy {
+  allowed: readonly string[];
+  ownOrigin: boolean;
+}
+
+export function originPolicy(config: Pick<Config, 'ALLOWED_ORIGINS' | 'NODE_ENV'>): OriginPolicy {
+  return { allowed: config.ALLOWED_ORIGINS, ownOrigin: config.NODE_ENV !== 'production' };
+}
+
+/**
+ * True when a request carries no Origin (not a browser fetch) or one the hub trusts.
+ * `host` is the request's Host header.
+ */
+export function isAllowedOrigin(origin: string | undefined, host: string | undefined, policy: OriginPolicy): boolean {
+  if (origin === undefined || policy.allowed.includes(origin)) return true;
+  return policy.ownOrigin && host !== undefined && hostOf(origin) === host.toLowerCase();
+}
+
+/** One warning per refusal, naming the origin, so "403" in a log says what to change. */
+export function logRefusedOrigin(log: FastifyBaseLogger, origin: string, where: string): void {
+  log.warn({ origin, where }, `origin ${origin} is not in ALLOWED_ORIGINS: refused (${where})`);
+}
+
+function hostOf(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null; // "null" and other opaque origins
+  }
 }
 
 /**
@@ -21,12 +53,20 @@ export function isAllowedOrigin(origin: string | undefined, allowed: readonly st
  *   or `none` for a user's own navigation) or its `Referer` is an allowed origin;
  * - without either, it is a non-browser client acting on its own behalf: allowed.
  */
-export function mayChangeState(headers: FastifyRequest['headers'], allowed: readonly string[]): boolean {
-  if (headers.origin !== undefined) return allowed.includes(headers.origin);
+export function mayChangeState(headers: FastifyRequest['headers'], policy: OriginPolicy): boolean {
+  if (headers.origin !== undefined) return isAllowedOrigin(headers.origin, headers.host, policy);
   if (!SESSION_COOKIE_PRESENT.test(headers.cookie ?? '')) return true;
   const site = headers['sec-fetch-site'];
   if (site === 'same-origin' || site === 'none') return true;
-  return refererOrigin(headers.referer) !== null && allowed.includes(refererOrigin(headers.referer)!);
+  const referer = refererOrigin(headers.referer);
+  return referer !== null && isAllowedOrigin(referer, headers.host, policy);
+}
+
+/** Why a state-changing request was refused, in words an operator can act on. */
+export function originRefusal(origin: string | undefined): string {
+  return origin === undefined
+    ? 'Origin not allowed: a request with the session cookie and no Origin must come from an allowed page (Sec-Fetch-Site or Referer)'
+    : `Origin not allowed: ${origin} is not in ALLOWED_ORIGINS`;
 }
 
 function refererOrigin(referer: string | undefined): string | null {
@@ -46,11 +86,16 @@ function refererOrigin(referer: string | undefined): string | null {
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
+    const policy = originPolicy(config);
     await app.register(cors, { origin: [...config.ALLOWED_ORIGINS], credentials: true });
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       if (SAFE_METHODS.has(request.method)) return;
-      if (mayChangeState(request.headers, config.ALLOWED_ORIGINS)) return;
-      return reply.status(403).send({ error: forbidden('Origin not allowed').toBody() });
+      if (mayChangeState(request.headers, policy)) return;
+      const { origin } = request.headers;
+      const where = `${request.method} ${request.routeOptions.url ?? 'unknown route'}`;
+      if (origin !== undefined) logRefusedOrigin(request.log, origin, where);
+      else request.log.warn({ where, referer: request.headers.referer !== undefined }, `no Origin and no same-origin evidence: refused (${where})`);
+      return reply.status(403).send({ error: forbidden(originRefusal(origin)).toBody() });
     });
   },
   { name: 'origin-guard' },

@@ -10,9 +10,20 @@ import { rateLimited } from '../../errors.js';
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
+    const production = config.NODE_ENV === 'production';
     await app.register(helmet, {
-      // The demo page loads only its own bundle and styles; sockets go to the same origin.
-      contentSecurityPolicy: { directives: { 'connect-src': ["'self'"], 'img-src': ["'self'", 'data:', 'https:'] } },
+      contentSecurityPolicy: {
+        directives: {
+          // The demo page loads only its own bundle and styles; sockets go to the same origin.
+          'connect-src': ["'self'"],
+          'img-src': ["'self'", 'data:', 'https:'],
+          // Over plain http (npm run dev opened by the machine's address, say from a phone) this
+          // would send the page's own scripts and styles to an https port nobody serves.
+          'upgrade-insecure-requests': production ? [] : null,
+        },
+      },
+      // HSTS pins a host to https for a year: only a production deployment behind TLS wants it.
+      strictTransportSecurity: production,
     });
     await app.register(rateLimit, {
       global: false,

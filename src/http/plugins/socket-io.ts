@@ -10,6 +10,7 @@ import { adapterKey } from '../../redis-keys.js';
 import { Broadcaster, type InboxServer } from '../../realtime/broadcaster.js';
 import type { RealtimeContext } from '../../realtime/context.js';
 import { authenticateHandshake } from '../../realtime/handshake.js';
+import { originPolicy } from './origin-guard.js';
 import { loadConversations, onInboxConnection, type InboxHandlerFactory } from '../../realtime/inbox/connection.js';
 import { legacyAwareAdapter, mountLegacyChat } from '../../realtime/legacy-chat.js';
 import { redisTokenStore } from '../../realtime/redis-token-store.js';
@@ -69,7 +70,7 @@ export default fp<SocketIoOptions>(
       metrics: app.metrics,
       log: app.log,
     };
-    const handshake = authenticateHandshake(app.sessions, config.ALLOWED_ORIGINS, app.log);
+    const handshake = authenticateHandshake(app.sessions, originPolicy(config), app.log);
 
     // Every namespace checks the Origin of its handshake (whatever the transport), so a foreign
     // page never holds a socket of any kind. The main namespace serves nothing: refused after
