@@ -86,16 +86,14 @@ describe('refused /chat/<id> handshakes', () => {
         return rss();
       };
       const figures: string[] = [`start ${(await rss()).toFixed(1)}`];
-      for (let r = 1; r <= 3; r++) {
-        figures.push(`/chat ${(await round((i) => `/chat/${r * 1_000_000 + i}`)).toFixed(1)}`);
-        figures.push(`/inbox ${(await round(() => '/inbox')).toFixed(1)}`);
-      }
+      figures.push(`/chat ${(await round((i) => `/chat/${1_000_000 + i}`)).toFixed(1)}`);
+      figures.push(`/inbox ${(await round(() => '/inbox')).toFixed(1)}`);
       console.info(`hub RSS MB after each round of 1,000 refused handshakes: ${figures.join(', ')}`);
       expect(pod.child.exitCode).toBeNull();
     } finally {
       await pod.stop();
     }
-  }, 180_000);
+  }, 300_000);
 
   it('an id above 2^31-1 is forbidden; a non-canonical one is no namespace at all', async () => {
     expect(await refusal(hub.url, ann.cookie, '/chat/2147483648')).toBe('forbidden');
