@@ -75,9 +75,13 @@ export interface RolloutReport {
   /** Clients whose conversation is not seqs 1..N with every acknowledged message once. */
   incompleteClients: number;
   reconnects: number;
-  /** Send -> delivery at the other member's client (first attempt to receipt, retries and sync included). */
+  /**
+   * Send -> delivery at the other member's client (first attempt to receipt, retries and sync
+   * included): before the rollout (the second half of the warm-up), during it, and after it.
+   */
   deliveryBefore: Percentiles;
   deliveryDuring: Percentiles;
+  deliveryAfter: Percentiles;
   /** First attempt -> successful ack, during the rollout. */
   ackDuring: Percentiles;
   rolloutMs: number;
@@ -310,8 +314,9 @@ function summarize(run: Run): RolloutReport {
     duplicated,
     incompleteClients: incomplete,
     reconnects: clients.reduce((n, c) => n + c.reconnects, 0),
-    deliveryBefore: percentiles(deliveries((r) => r.firstAt < run.rolloutStart)),
+    deliveryBefore: percentiles(deliveries((r) => r.firstAt < run.rolloutStart && r.firstAt >= run.rolloutStart - run.options.warmupMs / 2)),
     deliveryDuring: percentiles(deliveries(during)),
+    deliveryAfter: percentiles(deliveries((r) => r.firstAt > run.rolloutEnd)),
     ackDuring: percentiles(acked.filter(during).map((r) => r.ackAt! - r.firstAt)),
     rolloutMs: run.rolloutEnd - run.rolloutStart,
     steps: run.steps,
@@ -333,8 +338,9 @@ export function formatReport(r: RolloutReport): string {
     `steps: ${r.steps.map((s) => `exit ${String(s.exit)} after ${s.stopMs} ms, new pod ready after ${s.startMs} ms`).join('; ')}`,
     `messages: ${r.sent} sent, ${r.acked} acked, ${r.attempts} attempts, ${r.retried} retried (${r.storedBeforeRetry} of them already stored: ack lost), failed attempts ${JSON.stringify(r.failedAttempts)}`,
     `stored: ${r.storedRows} rows, ${r.storedIds} distinct client_msg_ids; lost ${r.lost}, duplicated ${r.duplicated}, incomplete clients ${r.incompleteClients}, reconnects ${r.reconnects}`,
-    `delivery before the rollout: ${p(r.deliveryBefore)}`,
+    `delivery before the rollout (second half of the warm-up): ${p(r.deliveryBefore)}`,
     `delivery during the rollout: ${p(r.deliveryDuring)}`,
+    `delivery after the rollout: ${p(r.deliveryAfter)}`,
     `ack during the rollout (retries included): ${p(r.ackDuring)}`,
   ].join('\n');
 }
