@@ -12,6 +12,7 @@ import {
   ROOT,
   K8S_DIR,
   sourceConstant,
+  unknownFields,
   validateManifest,
   yamlFiles,
   type Loaded,
@@ -92,6 +93,21 @@ describe('the Kubernetes manifests against the Kubernetes API schemas', () => {
     delete containersOf(noPort)[0].readinessProbe.httpGet.port;
     expect(() => validateManifest({ file: 'x', manifest: noPort })).toThrow(/readinessProbe\/httpGet must have required property port/);
   });
+
+  it('no manifest sets a field the API does not define, and the check names a misspelt or misplaced one', async () => {
+    // One compiler run for the real manifests and two broken copies.
+    const typo = structuredClone(hub);
+    const c = containersOf(typo)[0];
+    c.readinesProbe = c.readinessProbe;
+    delete c.readinessProbe;
+    const misplaced = structuredClone(find(app, 'Service', 'inbox-hub'));
+    misplaced.spec.ports[0].selector = misplaced.spec.selector;
+    const errors = await unknownFields([...everything, { file: 'typo.yaml', manifest: typo }, { file: 'misplaced.yaml', manifest: misplaced }]);
+    expect(errors).toEqual([
+      `typo.yaml Deployment/inbox-hub: Object literal may only specify known properties, and '"readinesProbe"' does not exist in type 'IContainer'.`,
+      `misplaced.yaml Service/inbox-hub: Object literal may only specify known properties, and '"selector"' does not exist in type 'IServicePort'.`,
+    ]);
+  }, 120_000);
 
   it('every namespaced object lands in the one namespace, and the image is rewritten everywhere', () => {
     const namespaces = new Set(everything.filter((l) => l.manifest.kind !== 'Namespace').map((l) => l.manifest.metadata.namespace));
