@@ -12,5 +12,5 @@ describe('a rolling update of the hub pods', () => {
     const report = await runRollout({ pods: 3, pairs: 10, sendEveryMs: 100, warmupMs: 2000, tailMs: 1000, drainFirst: true, log: (l) => console.log(l) });
     console.log(`rolling update (CI size)\n${formatReport(report)}`);
     expectNothingLost(report);
-  }, 180_000);
+  }, 400_000);
 });

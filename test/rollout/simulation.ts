@@ -16,6 +16,8 @@ import { Balancer } from './balancer.js';
  * flows; afterwards every acknowledged message must be stored once and every client must
  * hold its conversation complete, in order, without a duplicate.
  */
+const HUB_START_MS = 180_000;
+
 export interface RolloutOptions {
   pods: number;
   /** Conversations; each has two clients, both sending. */
@@ -141,11 +143,15 @@ class SimClient {
 export async function runRollout(options: RolloutOptions): Promise<RolloutReport> {
   const log = options.log ?? (() => {});
   const env = { MESSAGE_RATE_LIMIT: '100000', MAX_SOCKETS_PER_USER: '100' };
-  const pods: ChildService[] = await Promise.all(Array.from({ length: options.pods }, () => spawnHubPatiently(env, 90_000)));
+  // Generous: three pods start at once, and a shared 2-core box took up to 68 s for one.
+  const pods: ChildService[] = await Promise.all(Array.from({ length: options.pods }, () => spawnHubPatiently(env, HUB_START_MS)));
   const replacements: ChildService[] = [];
   const balancer = await Balancer.start();
   for (const pod of pods) balancer.add(pod.port);
   const clients: SimClient[] = [];
+  // Set when the run fails half-way: the send loops stop at once instead of retrying.
+  const abort = { aborted: false };
+  let loops: Promise<void>[] = [];
   const sql = postgres(inject('databaseUrl'), { max: 1, onnotice: () => {} });
   try {
     for (let i = 0; i < options.pairs; i++) {
@@ -160,7 +166,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
     const sends = new Map<string, SendRecord>();
     const failedAttempts: Record<string, number> = {};
     let stopping = false;
-    const loops = clients.map((c) => sendLoop(c, sends, failedAttempts, options.sendEveryMs, () => stopping));
+    loops = clients.map((c) => sendLoop(c, sends, failedAttempts, options.sendEveryMs, () => stopping, abort));
 
     await waitMs(options.warmupMs);
     const rolloutStart = Date.now();
@@ -172,7 +178,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
       const exit = await pod.stop('SIGTERM');
       const exitedAt = Date.now();
       if (!options.drainFirst) balancer.remove(pod.port);
-      const fresh = await spawnHubPatiently(env, 90_000);
+      const fresh = await spawnHubPatiently(env, HUB_START_MS);
       replacements.push(fresh);
       balancer.add(fresh.port);
       steps.push({ stopMs: exitedAt - stopAt, exit, startMs: Date.now() - exitedAt, clientsMoved: held });
@@ -195,6 +201,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
       select conversation_id, client_msg_id, id from messages where conversation_id in ${sql([...expected.keys()])}`;
     return summarize({ options, clients, sends, failedAttempts, rows, expected, rolloutStart, rolloutEnd, steps, balancer, pods, replacements });
   } finally {
+    abort.aborted = true;
+    await Promise.allSettled(loops);
     for (const c of clients) c.inbox.close();
     await balancer.close();
     await sql.end();
@@ -209,12 +217,14 @@ async function sendLoop(
   failed: Record<string, number>,
   everyMs: number,
   stopping: () => boolean,
+  abort: { aborted: boolean },
 ): Promise<void> {
-  for (let n = 0; !stopping(); n++) {
+  for (let n = 0; !stopping() && !abort.aborted; n++) {
     const rec: SendRecord = { id: `${c.name}-${n}`, conversationId: c.conversationId, firstAt: Date.now(), attempts: 0, lastAttemptAt: 0 };
     sends.set(rec.id, rec);
     while (rec.ackAt === undefined) {
-      if (!c.connected) await pollUntil(async () => c.connected, `${c.name} reconnected`, 30_000, 20);
+      if (!c.connected) await pollUntil(async () => c.connected || abort.aborted, `${c.name} reconnected`, 30_000, 20);
+      if (abort.aborted) return;
       rec.attempts++;
       rec.lastAttemptAt = Date.now();
       try {

@@ -16,7 +16,7 @@ export default defineConfig({
     minWorkers: 1,
     // Rounds run one after another in one file.
     sequence: { concurrent: false },
-    testTimeout: 400_000,
+    testTimeout: 900_000,
     hookTimeout: 90_000,
     reporters: ['default'],
   },
