@@ -242,11 +242,14 @@ describe('the manifests against what the hub and the worker really run', () => {
   });
 });
 
-describe('the probe paths and timeouts against a running hub', () => {
+describe('the probe paths and timeouts against a hub running with the ConfigMap', () => {
   let hubApp: RunningApp;
   const token = 'metrics-token-0123456789';
   beforeAll(async () => {
-    hubApp = await startApp({ METRICS_TOKEN: token });
+    // The ConfigMap's settings, but this run's servers, prefix and a test-mode cookie.
+    const local = new Set(['NODE_ENV', 'HOST', 'PORT', 'REDIS_PREFIX', 'EXPORT_DIR']);
+    const settings = Object.fromEntries(Object.entries(configMap.data as Record<string, string>).filter(([k]) => !local.has(k)));
+    hubApp = await startApp({ ...settings, METRICS_TOKEN: token });
   });
   afterAll(() => hubApp?.close());
 
