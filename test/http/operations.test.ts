@@ -74,7 +74,7 @@ describe('production build', () => {
     const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>;
     expect(scripts['build:web']).toMatch(/^esbuild /);
     expect(scripts['build:web']).not.toMatch(/--sourcemap/);
-  });
+  }, 60_000);
 });
 
 describe('/docs', () => {

@@ -217,7 +217,7 @@ describe('fuzzing HTTP routes', () => {
         expectContractError(await send(method, path, undefined, ann.cookie), `${method} ${path}`);
       }
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('fuzzing the user lookup and the origin guard', () => {
