@@ -1,4 +1,4 @@
-import { createInboxClient, type InboxClient, type InboxClientEvents, type InboxClientOptions } from '../../src/client/inbox-client.js';
+import { createInboxClient, type InboxClient, type InboxClientEvents, type InboxClientOptions } from '@inbox-hub/client';
 import type { MessageDto } from '../../src/realtime/protocol.js';
 import type { TestUser } from '../helpers/http.js';
 
