@@ -69,7 +69,10 @@ export async function startFakeHub(): Promise<FakeHub> {
   };
   io.of('/inbox').use((_socket, next) => next(hub.offline ? new Error('unavailable') : undefined));
   io.of('/inbox').on('connection', (socket) => {
-    socket.on('sync', (_p, ack) => ack({ ok: true, messages: [], has_more: false, conversation_ids: [4] }));
+    socket.on('sync', ({ cursors }, ack) => {
+      const missed = hub.stored.filter((m) => m.seq > (cursors[m.conversation_id] ?? Infinity));
+      ack({ ok: true, messages: missed, has_more: false, conversation_ids: [4] });
+    });
     socket.on('message', (payload, ack) => {
       hub.sends.push(payload);
       const plan = hub.plan(payload, hub.sends.filter((s) => s.client_msg_id === payload.client_msg_id).length);
