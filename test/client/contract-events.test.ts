@@ -10,7 +10,7 @@ import {
   type OutputChunk,
   type ReadyPayload,
 } from '@inbox-hub/client';
-import { nextEvent, statusReached } from './client-helpers.js';
+import { eventually, nextEvent, statusReached } from './client-helpers.js';
 import { startFakeHub, USER, type FakeHub, type FakeSocket } from './fake-hub.js';
 
 /**
@@ -90,10 +90,10 @@ describe('the ready snapshot and live state', () => {
     await statusReached(c, 'live');
     const [socket] = hub.sockets() as [FakeSocket];
     for (const m of [msg(4, 1, 2, 'a'), msg(4, 2, 2, 'b'), msg(4, 3, 1, 'mine'), msg(5, 1, 2, 'c')]) socket.emit('message', m);
-    await expect.poll(() => delivered).toEqual([{ conversation_id: 4, seq: 2 }, { conversation_id: 5, seq: 1 }]);
+    await eventually(() => delivered).toEqual([{ conversation_id: 4, seq: 2 }, { conversation_id: 5, seq: 1 }]);
     socket.emit('message', msg(4, 4, 1, 'mine again'));
     socket.emit('message', msg(4, 5, 2, 'd'));
-    await expect.poll(() => delivered).toHaveLength(3);
+    await eventually(() => delivered).toHaveLength(3);
     expect(delivered[2]).toEqual({ conversation_id: 4, seq: 5 });
   });
 
@@ -145,11 +145,11 @@ describe('job output', () => {
     socket.emit('job:output', { job_id: '7', chunks: [chunk(2), chunk(3)] });
     output.push(chunk(3), chunk(4));
     socket.emit('job:output', { job_id: '7', chunks: [chunk(4)] });
-    await expect.poll(() => got).toEqual([0, 1, 2, 3, 4]);
+    await eventually(() => got).toEqual([0, 1, 2, 3, 4]);
 
     output.push(chunk(5));
     c.reconnect();
-    await expect.poll(() => got).toEqual([0, 1, 2, 3, 4, 5]);
+    await eventually(() => got).toEqual([0, 1, 2, 3, 4, 5]);
     expect(watches).toEqual([{ job_id: '7', output_from: 0 }, { job_id: '7', output_from: 5 }]);
   });
 
@@ -165,10 +165,10 @@ describe('job output', () => {
     const store = inboxStore(c);
     const view = store.job('7');
     const off = view.subscribe(() => undefined);
-    await expect.poll(() => view.getSnapshot().lines).toEqual(['w0 w1 w2 ']);
+    await eventually(() => view.getSnapshot().lines).toEqual(['w0 w1 w2 ']);
     output.push(chunk(3), chunk(4));
     hub.sockets()[0]!.emit('job:output', { job_id: '7', chunks: [chunk(4)] });
-    await expect.poll(() => view.getSnapshot().output).toBe('w0 w1 w2 w3 w4 ');
+    await eventually(() => view.getSnapshot().output).toBe('w0 w1 w2 w3 w4 ');
     expect(watches).toEqual([{ job_id: '7', output_from: 0 }, { job_id: '7', output_from: 3 }]);
     off();
   });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createInboxClient, memoryStorage, type InboxClient, type InboxClientOptions, type OutboxStorage, type OutgoingMessage } from '@inbox-hub/client';
-import { nextEvent, statusReached } from './client-helpers.js';
+import { eventually, nextEvent, statusReached } from './client-helpers.js';
 import { startFakeHub, type FakeHub } from './fake-hub.js';
 
 /** The outbox against a scripted hub: lost acks, refusals and restarts on cue. */
@@ -46,7 +46,7 @@ describe('the outbox', () => {
     await statusReached(c, 'live');
     expect(log).toEqual(['1:hello']);
     expect(c.pending()).toEqual([]);
-    await expect.poll(() => storage.load()).toEqual([]);
+    await eventually(() => storage.load()).toEqual([]);
     expect(hub.sends).toHaveLength(1);
   });
 
@@ -55,7 +55,7 @@ describe('the outbox', () => {
     const storage = memoryStorage();
     const before = client({ storage });
     const { outgoing } = before.send(4, 'written offline');
-    await expect.poll(() => storage.load()).toEqual([outgoing]);
+    await eventually(() => storage.load()).toEqual([outgoing]);
     before.close();
 
     hub.offline = false;
@@ -65,7 +65,7 @@ describe('the outbox', () => {
     await outboxEmpty(after);
     expect(log).toEqual(['1:written offline']);
     expect(hub.stored.map((m) => [m.message, m.client_msg_id])).toEqual([['written offline', outgoing.client_msg_id]]);
-    await expect.poll(() => storage.load()).toEqual([]);
+    await eventually(() => storage.load()).toEqual([]);
   });
 
   it('after a lost ack and a timeout, sends the same client_msg_id again: stored once, shown once', async () => {
@@ -157,7 +157,7 @@ describe('the outbox', () => {
     await storage.save(theirs);
     const c = client({ storage });
     await nextEvent(c, 'message');
-    await expect.poll(() => c.pending()).toEqual([theirs]);
+    await eventually(() => c.pending()).toEqual([theirs]);
     expect(hub.sends.map((s) => s.client_msg_id)).toEqual(['mine-1']);
   });
 });

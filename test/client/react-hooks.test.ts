@@ -4,6 +4,7 @@ import type { Root } from 'react-dom/client';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createInboxClient, memoryStorage, type Conversation, type InboxClient, type Job, type Message } from '@inbox-hub/client';
 import { InboxProvider, useConversation, useInbox, useJob } from '@inbox-hub/client/react';
+import { eventually } from './client-helpers.js';
 import { startFakeHub, USER, type FakeHub, type FakeSocket } from './fake-hub.js';
 
 /**
@@ -67,12 +68,12 @@ describe('useInbox', () => {
     hub.ready = (user) => ({ user, conversation_ids: [4], conversations: [conversation], online_user_ids: [], unread_notices: 2 });
     const c = client();
     const view = renderHook(c, useInbox);
-    await expect.poll(() => view.renders.length).toBeGreaterThan(0);
+    await eventually(() => view.renders.length).toBeGreaterThan(0);
     expect(view.renders[0]).toMatchObject({ status: 'connecting', user: null, conversations: [], unreadTotal: 0 });
-    await expect.poll(() => view.latest().status).toBe('live');
+    await eventually(() => view.latest().status).toBe('live');
     expect(view.latest()).toMatchObject({ user: USER, conversations: [{ id: 4, unread_count: 1 }], unreadTotal: 1, unreadNotices: 2, onlineUserIds: [] });
     (hub.sockets()[0] as FakeSocket).emit('presence', { user_id: 2, online: true, last_seen_at: null });
-    await expect.poll(() => view.latest().onlineUserIds).toEqual([2]);
+    await eventually(() => view.latest().onlineUserIds).toEqual([2]);
   });
 
   it('throws a clear error outside an InboxProvider', () => {
@@ -84,7 +85,7 @@ describe('useInbox', () => {
     const root = createRoot(doc.createElement('div'), { onUncaughtError: (e) => errors.push(e) });
     roots.push(root);
     root.render(createElement(Probe));
-    return expect.poll(() => errors.map((e) => (e as Error).message)).toEqual(['Inbox hooks must be used inside <InboxProvider>']);
+    return eventually(() => errors.map((e) => (e as Error).message)).toEqual(['Inbox hooks must be used inside <InboxProvider>']);
   });
 });
 
@@ -95,14 +96,14 @@ describe('useConversation', () => {
     const c = client();
     const view = renderHook(c, () => useConversation(4));
     // The catch-up after connecting may hand on the same messages first; each shows once.
-    await expect.poll(() => view.latest().hasMore).toBe(false);
+    await eventually(() => view.latest().hasMore).toBe(false);
     expect(view.latest().messages.map((m) => m.seq)).toEqual([1, 2, 3]);
 
     const socket = hub.sockets()[0] as FakeSocket;
     hub.stored.push(msg(4, 2, 'live 4'));
     socket.emit('message', msg(4, 2, 'live 4'));
     socket.emit('typing', { conversation_id: 4, user_id: 2 });
-    await expect.poll(() => view.latest().typingUserIds).toEqual([2]);
+    await eventually(() => view.latest().typingUserIds).toEqual([2]);
     expect(view.latest().messages.map((m) => m.message)).toEqual(['old 1', 'old 2', 'old 3', 'live 4']);
     expect(view.latest().conversation).toMatchObject({ id: 4, last_seq: 4 });
   });
@@ -111,10 +112,10 @@ describe('useConversation', () => {
     for (let seq = 1; seq <= 60; seq++) hub.stored.push(msg(seq, 2, `m${seq}`));
     const c = client();
     const view = renderHook(c, () => useConversation(4));
-    await expect.poll(() => view.latest().messages.length).toBe(50);
+    await eventually(() => view.latest().messages.length).toBe(50);
     expect(view.latest()).toMatchObject({ hasMore: true, loading: false });
     await view.latest().loadOlder();
-    await expect.poll(() => view.latest().messages.map((m) => m.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    await eventually(() => view.latest().messages.map((m) => m.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(view.latest().hasMore).toBe(false);
   });
 
@@ -123,11 +124,11 @@ describe('useConversation', () => {
     const c = createInboxClient(hub.url, { transports: ['websocket'], storage: memoryStorage(), ackTimeoutMs: 300, sendRetryMs: 50 });
     clients.push(c);
     const view = renderHook(c, () => useConversation(4));
-    await expect.poll(() => view.latest().loading).toBe(false);
+    await eventually(() => view.latest().loading).toBe(false);
     const handle = view.latest().send('hello hooks');
-    await expect.poll(() => view.latest().outgoing.map((m) => [m.message, m.status])).toEqual([['hello hooks', 'pending']]);
+    await eventually(() => view.latest().outgoing.map((m) => [m.message, m.status])).toEqual([['hello hooks', 'pending']]);
     await handle.sent;
-    await expect.poll(() => view.latest().messages.map((m) => m.message)).toEqual(['hello hooks']);
+    await eventually(() => view.latest().messages.map((m) => m.message)).toEqual(['hello hooks']);
     expect(view.latest().outgoing).toEqual([]);
     const shownTwice = view.renders.filter((r) => r.messages.length + r.outgoing.length > 1);
     expect(shownTwice).toEqual([]);
@@ -154,14 +155,14 @@ describe('useJob', () => {
     };
     const c = client();
     const view = renderHook(c, () => useJob('7'));
-    await expect.poll(() => view.renders.length).toBeGreaterThan(0);
+    await eventually(() => view.renders.length).toBeGreaterThan(0);
     expect(view.renders[0]).toEqual({ job: null, output: '', lines: [], error: null });
-    await expect.poll(() => view.latest().lines).toEqual(['step 1']);
+    await eventually(() => view.latest().lines).toEqual(['step 1']);
     hub.io.of('/inbox').to('job_7').emit('job:output', { job_id: '7', chunks: [{ offset: 1, data: 'step 2\n' }] });
     hub.io.of('/inbox').to('job_7').emit('job:status', job(2, 'completed', 100));
-    await expect.poll(() => view.latest().job?.state).toBe('completed');
+    await eventually(() => view.latest().job?.state).toBe('completed');
     expect(view.latest()).toMatchObject({ job: { progress: 100 }, lines: ['step 1', 'step 2'], error: null });
     view.unmount();
-    await expect.poll(() => unwatched).toEqual(['7']);
+    await eventually(() => unwatched).toEqual(['7']);
   });
 });
