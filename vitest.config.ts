@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The client workspace is imported from its TypeScript sources (see client/package.json).
+  resolve: { conditions: ['inbox-hub-source'] },
+  ssr: { resolve: { conditions: ['inbox-hub-source'] } },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

@@ -5,5 +5,4 @@
 export type * from './realtime/protocol.js';
 export { buildApp } from './app.js';
 export { loadConfig, type Config } from './config.js';
-export { createInboxClient, InboxClient, InboxClientError, type InboxClientOptions, type InboxClientEvents, type ConnectionStatus, type JobWatch, type ReadyInfo, type SendOptions } from './client/inbox-client.js';
 export { createProducer, enqueueJob, type EnqueueInput, type JobProducer } from './queue/producer.js';

@@ -1,4 +1,4 @@
-import type { ConversationDto, JobDto, MessageDto, UserDto } from '../src/realtime/protocol.js';
+import type { Conversation as ConversationDto, Job as JobDto, Message as MessageDto, User as UserDto } from '@inbox-hub/client';
 
 /** An HTTP error answered by the hub, with the contract's code. */
 export class ApiError extends Error {

@@ -1,5 +1,4 @@
-import { createInboxClient, type ConnectionStatus, type InboxClient } from '../src/client/inbox-client.js';
-import type { UserDto } from '../src/realtime/protocol.js';
+import { createInboxClient, type ConnectionStatus, type InboxClient, type User as UserDto } from '@inbox-hub/client';
 import { api, ApiError } from './api.js';
 import { showAuth } from './auth.js';
 import { ChatPane } from './chat.js';

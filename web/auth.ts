@@ -1,4 +1,4 @@
-import type { UserDto } from '../src/realtime/protocol.js';
+import type { User as UserDto } from '@inbox-hub/client';
 import { api, ApiError } from './api.js';
 import { byId, formValues } from './dom.js';
 

@@ -1,5 +1,4 @@
-import type { InboxClient } from '../src/client/inbox-client.js';
-import type { ConversationDto, MessageDto, UserDto } from '../src/realtime/protocol.js';
+import type { Conversation as ConversationDto, InboxClient, Message as MessageDto, OutgoingMessage, User as UserDto } from '@inbox-hub/client';
 import { api } from './api.js';
 import { otherMember } from './conversations.js';
 import { byId, el, shortTime } from './dom.js';
@@ -29,9 +28,11 @@ export class ChatPane {
   ) {
     this.form.onsubmit = (event) => {
       event.preventDefault();
-      void this.send();
+      this.send();
     };
     this.input().oninput = () => this.sendTyping();
+    // Sent messages show from the outbox (pending, or failed with a retry) until the hub's copy arrives.
+    client.on('outbox', () => this.render());
     document.addEventListener('visibilitychange', () => this.markRead());
   }
 
@@ -90,18 +91,15 @@ export class ChatPane {
     this.render();
   }
 
-  private async send(): Promise<void> {
+  /** Returns at once: the outbox keeps the message (across reloads too) until the hub stores it. */
+  private send(): void {
     const input = this.input();
     const text = input.value.trim();
     if (!text || !this.conversation) return;
     input.value = '';
     this.error.textContent = '';
-    try {
-      await this.client.send(this.conversation.id, text);
-    } catch (err) {
-      input.value = text;
-      this.error.textContent = `Not sent: ${(err as Error).message}`;
-    }
+    const { outgoing } = this.client.send(this.conversation.id, text);
+    if (outgoing.error) this.error.textContent = `Not sent: ${outgoing.error.message}`;
   }
 
   private sendTyping(): void {
@@ -130,8 +128,24 @@ export class ChatPane {
 
   private render(): void {
     const sorted = [...this.messages.values()].sort((a, b) => a.seq - b.seq);
-    this.list.replaceChildren(...sorted.map((m) => this.item(m)));
+    const stored = new Set(sorted.map((m) => m.client_msg_id));
+    const outgoing = this.client.pending().filter((m) => m.conversation_id === this.conversation?.id && !stored.has(m.client_msg_id));
+    this.list.replaceChildren(...sorted.map((m) => this.item(m)), ...outgoing.map((m) => this.outgoingItem(m)));
     this.list.lastElementChild?.scrollIntoView({ block: 'end' });
+  }
+
+  private outgoingItem(m: OutgoingMessage): HTMLLIElement {
+    const failed = m.status === 'failed';
+    const retry = failed && el('button', { className: 'retry', attrs: { type: 'button' } }, 'Retry');
+    if (retry) retry.onclick = () => this.client.retry(m.client_msg_id);
+    return el(
+      'li',
+      { className: `message mine ${m.status}`, attrs: { 'data-client-msg-id': m.client_msg_id } },
+      el('span', { className: 'sender' }, this.me.name),
+      el('span', { className: 'text' }, m.message),
+      el('span', { className: 'receipt' }, failed ? `Not sent (${m.error?.code})` : 'Sending…'),
+      retry,
+    );
   }
 
   private item(m: MessageDto): HTMLLIElement {

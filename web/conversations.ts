@@ -1,7 +1,7 @@
-import type { ConversationDto, MessageDto, UserDto } from '../src/realtime/protocol.js';
+import type { Conversation as ConversationDto, Message as MessageDto, Peer, User as UserDto } from '@inbox-hub/client';
 import { byId, el, shortTime } from './dom.js';
 
-export const otherMember = (c: ConversationDto, me: UserDto): ConversationDto['client'] => (c.client.id === me.id ? c.worker : c.client);
+export const otherMember = (c: ConversationDto, me: UserDto): Peer => (c.client.id === me.id ? c.worker : c.client);
 
 const activity = (c: ConversationDto) => c.last_message?.created_at ?? c.created_at;
 

@@ -1,5 +1,4 @@
-import type { InboxClient } from '../src/client/inbox-client.js';
-import type { JobDto } from '../src/realtime/protocol.js';
+import type { InboxClient, Job as JobDto } from '@inbox-hub/client';
 import { api, ApiError } from './api.js';
 import { byId, el, formValues } from './dom.js';
 

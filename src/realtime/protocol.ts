@@ -1,7 +1,8 @@
 /**
- * The wire contract of the `/inbox` and `/chat/<id>` namespaces, written once and shared by
- * the hub, the workers' emitter, the typed client and the tests. Import it from a frontend
- * with `import type { ... } from 'inbox-hub/protocol'`.
+ * The wire contract of the `/inbox` and `/chat/<id>` namespaces as the hub implements it,
+ * shared by the hub, the workers' emitter and the tests. Frontends use the typed client
+ * package (`client/`, `@inbox-hub/client`), which carries its own copy of these types with
+ * no server code; test/client/contract-drift.test.ts keeps the two in step.
  */
 import type { ConversationDto } from '../domain/conversations.js';
 import type { MessageDto } from '../domain/messages.js';

@@ -89,8 +89,8 @@ describe('the demo inbox page', { timeout: 60_000 }, () => {
     const carolClient = clientFor(hub.url, carol);
     try {
       await carolClient.ready();
-      await carolClient.send(conv.id, 'first from Carol');
-      await carolClient.send(conv.id, 'second from Carol');
+      await carolClient.send(conv.id, 'first from Carol').sent;
+      await carolClient.send(conv.id, 'second from Carol').sent;
     } finally {
       carolClient.close();
     }

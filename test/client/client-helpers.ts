@@ -1,4 +1,5 @@
-import { createInboxClient, type InboxClient, type InboxClientEvents, type InboxClientOptions } from '../../src/client/inbox-client.js';
+import { expect } from 'vitest';
+import { createInboxClient, type InboxClient, type InboxClientEvents, type InboxClientOptions } from '@inbox-hub/client';
 import type { MessageDto } from '../../src/realtime/protocol.js';
 import type { TestUser } from '../helpers/http.js';
 
@@ -61,4 +62,12 @@ export function outgoing(client: InboxClient, event: string): unknown[] {
 export async function statusReached(client: InboxClient, status: InboxClient['status'], timeoutMs = 5000): Promise<void> {
   if (client.status === status) return;
   await nextEvent(client, 'status', (s) => s === status, timeoutMs);
+}
+
+/**
+ * `expect.poll` with room for a loaded machine: its default gives up after one second, which
+ * a busy CI box can spend before a scripted hub's event is even delivered.
+ */
+export function eventually<T>(read: () => T | Promise<T>): ReturnType<typeof expect.poll<T>> {
+  return expect.poll(read, { timeout: 10_000, interval: 20 });
 }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createInboxClient, type InboxClient } from '../../src/client/inbox-client.js';
+import { createInboxClient, type InboxClient } from '@inbox-hub/client';
 import { chatRoom, userRoom } from '../../src/realtime/rooms.js';
 import { startApp, type RunningApp } from '../helpers/app.js';
 import { newConversation, newUser, type TestUser } from '../helpers/http.js';
@@ -42,10 +42,10 @@ describe('createInboxClient: ordering', () => {
   it('hands every message on once and in seq order, the sender\'s own included (ack and echo)', async () => {
     const { ann, bob, conv } = await pair();
     const [a, b] = [await live(ann), await live(bob)];
-    const sent = [await a.client.send(conv.id, 'one'), await a.client.send(conv.id, 'two'), await b.client.send(conv.id, 'three')];
+    const sent = [await a.client.send(conv.id, 'one').sent, await a.client.send(conv.id, 'two').sent, await b.client.send(conv.id, 'three').sent];
     await a.log.until(3);
     await b.log.until(3);
-    const sentinel = await b.client.send(conv.id, 'four');
+    const sentinel = await b.client.send(conv.id, 'four').sent;
     await a.log.until(4);
     expect(a.log.messages).toEqual([...sent, sentinel]);
     expect(b.log.messages).toEqual([...sent, sentinel]);
@@ -56,7 +56,7 @@ describe('createInboxClient: ordering', () => {
   it('delivers the history of a conversation without a cursor from seq 1 on connect', async () => {
     const { ann, bob, conv } = await pair();
     const a = await live(ann);
-    for (const text of ['m1', 'm2', 'm3']) await a.client.send(conv.id, text);
+    for (const text of ['m1', 'm2', 'm3']) await a.client.send(conv.id, text).sent;
     const b = await live(bob);
     expect(b.log.messages.map((m) => [m.seq, m.message])).toEqual([[1, 'm1'], [2, 'm2'], [3, 'm3']]);
   });
@@ -64,7 +64,7 @@ describe('createInboxClient: ordering', () => {
   it('starts from the cursors it is given and hands on only newer messages', async () => {
     const { ann, bob, conv } = await pair();
     const a = await live(ann);
-    for (const text of ['m1', 'm2', 'm3']) await a.client.send(conv.id, text);
+    for (const text of ['m1', 'm2', 'm3']) await a.client.send(conv.id, text).sent;
     const b = await live(bob, { cursors: { [conv.id]: 2 } });
     expect(b.log.messages.map((m) => m.seq)).toEqual([3]);
   });
@@ -77,10 +77,10 @@ describe('createInboxClient: gaps, reconnects, duplicates', () => {
     const b = await live(bob);
     const syncs = outgoing(b.client, 'sync');
     leaveChat(bob, conv.id);
-    await a.client.send(conv.id, 'missed 1');
-    await a.client.send(conv.id, 'missed 2');
+    await a.client.send(conv.id, 'missed 1').sent;
+    await a.client.send(conv.id, 'missed 2').sent;
     joinChat(bob, conv.id);
-    await a.client.send(conv.id, 'seen 3');
+    await a.client.send(conv.id, 'seen 3').sent;
     await b.log.until(3);
     expect(b.log.messages.map((m) => [m.seq, m.message])).toEqual([[1, 'missed 1'], [2, 'missed 2'], [3, 'seen 3']]);
     expect(syncs).toEqual([{ cursors: { [conv.id]: 0 }, limit: 100 }]);
@@ -94,8 +94,8 @@ describe('createInboxClient: gaps, reconnects, duplicates', () => {
     b.client.on('status', (s) => statuses.push(s));
     const syncs = outgoing(b.client, 'sync');
     leaveChat(bob, conv.id);
-    await a.client.send(conv.id, 'while away 1');
-    await a.client.send(conv.id, 'while away 2');
+    await a.client.send(conv.id, 'while away 1').sent;
+    await a.client.send(conv.id, 'while away 2').sent;
     dropConnections(bob);
     await b.log.until(2);
     await statusReached(b.client, 'live');
@@ -112,7 +112,7 @@ describe('createInboxClient: gaps, reconnects, duplicates', () => {
     b.client.reconnect();
     expect(b.client.status).toBe('reconnecting');
     await backLive;
-    await a.client.send(conv.id, 'after');
+    await a.client.send(conv.id, 'after').sent;
     await b.log.until(1);
     expect(b.log.messages.map((m) => m.message)).toEqual(['after']);
   });
@@ -121,12 +121,12 @@ describe('createInboxClient: gaps, reconnects, duplicates', () => {
     const { ann, bob, conv } = await pair();
     const a = await live(ann);
     const b = await live(bob);
-    const first = await a.client.send(conv.id, 'once');
+    const first = await a.client.send(conv.id, 'once').sent;
     await b.log.until(1);
     inbox().to(chatRoom(conv.id)).emit('message', first);
     b.client.sync();
     await statusReached(b.client, 'live');
-    const sentinel = await a.client.send(conv.id, 'sentinel');
+    const sentinel = await a.client.send(conv.id, 'sentinel').sent;
     await b.log.until(2);
     expect(b.log.messages).toEqual([first, sentinel]);
   });
@@ -140,7 +140,7 @@ describe('createInboxClient: gaps, reconnects, duplicates', () => {
     const conv = await newConversation(hub.url, carol, bob);
     const [conversation] = await announced;
     expect(conversation).toMatchObject({ id: conv.id, last_message: null, unread_count: 0 });
-    await c.client.send(conv.id, 'hello Bob');
+    await c.client.send(conv.id, 'hello Bob').sent;
     await b.log.until(1);
     expect(b.log.messages.map((m) => [m.conversation_id, m.seq])).toEqual([[conv.id, 1]]);
   });
@@ -154,11 +154,11 @@ describe('createInboxClient: requests and refusals', () => {
     const typing = nextEvent(b.client, 'typing');
     await a.client.typing(conv.id);
     expect(await typing).toEqual([{ conversation_id: conv.id, user_id: ann.user.id }]);
-    const message = await a.client.send(conv.id, 'read me');
+    const message = await a.client.send(conv.id, 'read me').sent;
     const read = nextEvent(a.client, 'read');
     await b.client.markRead(conv.id, message.seq);
     expect(await read).toEqual([{ conversation_id: conv.id, user_id: bob.user.id, seq: 1 }]);
-    await expect(a.client.send(conv.id + 100_000, 'nope')).rejects.toMatchObject({ name: 'InboxClientError', code: 'forbidden' });
+    await expect(a.client.send(conv.id + 100_000, 'nope').sent).rejects.toMatchObject({ name: 'InboxClientError', code: 'forbidden' });
   });
 
   it('closes without a valid session: ready() rejects and the error names the cause', async () => {

@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createInboxClient, type InboxClient } from '../../src/client/inbox-client.js';
+import { createInboxClient, type InboxClient } from '@inbox-hub/client';
 import type { ClientToServerEvents, JobDto, ServerToClientEvents } from '../../src/realtime/protocol.js';
 import { nextEvent, outgoing, statusReached } from './client-helpers.js';
 
@@ -91,7 +91,7 @@ describe('watchJob', () => {
     for (const seq of [5, 4, 6]) publish(job(seq, { state: seq === 6 ? 'completed' : 'active' }));
     await r.until(6);
     expect(r.seen).toEqual([1, 5, 6]);
-    expect(watches).toEqual([{ job_id: 'j1' }, { job_id: 'j1' }]);
+    expect(watches).toEqual([{ job_id: 'j1', output_from: 0 }, { job_id: 'j1', output_from: 0 }]);
   });
 
   it('stops after unwatch, and rejects a job the hub refuses', async () => {

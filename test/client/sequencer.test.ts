@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageSequencer } from '../../src/client/sequencer.js';
+import { MessageSequencer } from '../../client/src/sequencer.js';
 import type { MessageDto } from '../../src/realtime/protocol.js';
 
 const msg = (conversation_id: number, seq: number): MessageDto => ({

@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { createInboxClient, type InboxClient, type InboxClientError } from '../../src/client/inbox-client.js';
+import { createInboxClient, type InboxClient, type InboxClientError } from '@inbox-hub/client';
 import type { MessageDto } from '../../src/realtime/protocol.js';
 import { spawnHubPatiently } from '../faults/fault-helpers.js';
 import { newConversation, newUser, type TestUser } from '../helpers/http.js';
@@ -228,7 +228,9 @@ async function sendLoop(
       rec.attempts++;
       rec.lastAttemptAt = Date.now();
       try {
-        rec.ackedRow = await c.inbox.send(c.conversationId, rec.id, { clientMsgId: rec.id });
+        // The client's outbox re-sends by itself across reconnections (same client_msg_id) and
+        // settles `sent` once stored; it rejects only on a final refusal, retried here.
+        rec.ackedRow = await c.inbox.send(c.conversationId, rec.id, { clientMsgId: rec.id }).sent;
         rec.ackAt = Date.now();
       } catch (err) {
         const code = (err as InboxClientError).code ?? 'other';

@@ -1,4 +1,4 @@
-import type { MessageDto } from '../realtime/protocol.js';
+import type { Message } from './types.js';
 
 /**
  * Early messages held while a gap is being filled. Past this many the newest are dropped:
@@ -8,7 +8,7 @@ const MAX_HELD = 1000;
 
 /** One conversation's cursor: the last seq handed to the app, with every earlier seq handed too. */
 class ConversationStream {
-  private readonly held = new Map<number, MessageDto>();
+  private readonly held = new Map<number, Message>();
 
   constructor(public lastSeq: number) {}
 
@@ -16,7 +16,7 @@ class ConversationStream {
    * The messages that can now be handed on, in seq order: empty for a duplicate, `null`
    * for a message that came early (one before it is missing) and is held.
    */
-  accept(message: MessageDto): MessageDto[] | null {
+  accept(message: Message): Message[] | null {
     if (message.seq <= this.lastSeq || this.held.has(message.seq)) return [];
     if (message.seq > this.lastSeq + 1) {
       if (this.held.size < MAX_HELD) this.held.set(message.seq, message);
@@ -31,7 +31,6 @@ class ConversationStream {
     }
     return ready;
   }
-
 }
 
 /**
@@ -75,7 +74,7 @@ export class MessageSequencer {
    * that is merely still open is not reported again, or every message a sync returns
    * before the missing ones would ask for another sync.
    */
-  accept(message: MessageDto): { deliver: MessageDto[]; gap: boolean } {
+  accept(message: Message): { deliver: Message[]; gap: boolean } {
     this.track(message.conversation_id);
     const deliver = this.streams.get(message.conversation_id)!.accept(message);
     return { deliver: deliver ?? [], gap: deliver === null };
