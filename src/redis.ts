@@ -45,6 +45,15 @@ export function createRedisClient(opts: RedisConnectOptions): RedisClient {
 type Publish = (channel: string | Buffer, message: string | Buffer) => Promise<number>;
 
 /**
+ * Whether a command sent now is answered now. A command sent while the connection is down
+ * waits in ioredis's offline queue through the reconnect attempts (seconds): a caller on a
+ * handshake's or a message's path checks this first and takes its fallback at once instead.
+ */
+export function isRedisReady(client: RedisClient): boolean {
+  return client.status === 'ready';
+}
+
+/**
  * The Socket.IO adapter's publishing connection: best effort while Redis is down.
  *
  * The adapter PUBLISHes without awaiting, so a rejected publish would surface as an

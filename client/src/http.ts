@@ -42,10 +42,20 @@ export class HubHttp {
     const res = await fetch(this.base + path, {
       method,
       credentials: 'include',
-      headers: { ...this.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...this.headers, ...this.ownRequest(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     return readReply<T>(res);
+  }
+
+  /**
+   * The hub refuses a state-changing request that carries the session cookie but neither an
+   * Origin nor `Sec-Fetch-Site` (a cross-site form post looks like that). Only a non-browser
+   * client sets the cookie itself (browsers forbid it, and send those headers on their own),
+   * and it acts for its own user, so it says so.
+   */
+  private ownRequest(): Record<string, string> {
+    return Object.keys(this.headers).some((h) => h.toLowerCase() === 'cookie') ? { 'sec-fetch-site': 'same-origin' } : {};
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { TokenStore } from '../domain/rate-limiter.js';
-import type { RedisClient } from '../redis.js';
+import { isRedisReady, type RedisClient } from '../redis.js';
 import { messageRateKey } from '../redis-keys.js';
 
 /**
@@ -33,6 +33,8 @@ export function redisTokenStore(redis: RedisClient, config: Pick<Config, 'REDIS_
   const lease = (redis as unknown as { messageLease: LeaseCommand }).messageLease.bind(redis);
   return {
     async lease(userId, want) {
+      // The limiter falls back to this pod's own bucket at once rather than hold messages.
+      if (!isRedisReady(redis)) throw new Error(`redis is ${redis.status}`);
       const [granted, retryInMs] = await lease(messageRateKey(config, userId), rate, burst, want);
       return { granted, retryInMs };
     },

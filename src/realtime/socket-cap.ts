@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Server, Socket } from 'socket.io';
 import type { Config } from '../config.js';
-import type { RedisClient } from '../redis.js';
+import { isRedisReady, type RedisClient } from '../redis.js';
 import { userSocketsKey } from '../redis-keys.js';
 import { allNamespaces } from './namespaces.js';
 import type { SocketData } from './protocol.js';
@@ -75,6 +75,7 @@ export class SocketCap {
       const member = this.member(socket);
       let ok: boolean;
       try {
+        if (!isRedisReady(this.redis)) throw new Error(`redis is ${this.redis.status}`);
         ok = (await this.claim(userSocketsKey(this.config, userId), Date.now(), Date.now() + this.leaseMs, member, this.options.max, this.leaseMs)) === 1;
       } catch (err) {
         // Redis down: the adapter cannot reach other pods either; hold the line on this pod alone.
