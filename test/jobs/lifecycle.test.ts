@@ -290,7 +290,24 @@ describe('job metrics', () => {
     const scrape = async () => (await fetch(`${hub.url}/metrics`)).text();
     const count = (text: string, state: string) =>
       Number(text.split('\n').find((l) => l.startsWith('inbox_job_events_total{') && l.includes(`state="${state}"`))?.split(' ').at(-1) ?? 0);
-    const before = await scrape();
+    // Earlier tests' jobs may still have BullMQ events on their way to the hub: a job's own
+    // status (what their watchers waited for) is stored before BullMQ moves it. The baseline
+    // is taken once the queue is idle and two scrapes 500 ms apart agree.
+    await expect
+      .poll(async () => {
+        const counts = await hub.app.jobs.queue.getJobCounts('active', 'waiting', 'delayed');
+        return (counts.active ?? 0) + (counts.waiting ?? 0) + (counts.delayed ?? 0);
+      }, { timeout: 10_000 })
+      .toBe(0);
+    let before = await scrape();
+    await expect
+      .poll(async () => {
+        const previous = before;
+        await new Promise((r) => setTimeout(r, 500));
+        before = await scrape();
+        return ['waiting', 'active', 'completed', 'failed'].every((state) => count(before, state) === count(previous, state));
+      }, { timeout: 10_000 })
+      .toBe(true);
     const ann = await newUser(hub.url);
     const socket = await inbox(ann);
     const got = jobEvents(socket);

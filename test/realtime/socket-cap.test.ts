@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'socket.io';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../src/redis.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis, waitForRedis } from '../../src/redis.js';
 import { SocketCap } from '../../src/realtime/socket-cap.js';
 import { testEnv } from '../helpers/config.js';
 import { pollUntil } from '../helpers/processes.js';
@@ -13,6 +13,8 @@ import { pollUntil } from '../helpers/processes.js';
 const redis = createRedis({ url: testEnv().REDIS_URL, name: 'socket-cap-test' });
 const config = { REDIS_PREFIX: testEnv().REDIS_PREFIX };
 const silent = { warn() {}, info() {} } as never;
+// The cap counts this pod alone until Redis is ready, as a hub's does until its plugin waited.
+beforeAll(() => waitForRedis(redis));
 afterAll(() => redis.disconnect());
 
 /** A pod with no local sockets (the middleware is all that runs here). */
