@@ -30,8 +30,11 @@ async function pair() {
 }
 
 const inbox = () => hub.app.io.of('/inbox');
-const leaveChat = (user: TestUser, conversationId: number) => inbox().in(userRoom(user.user.id)).socketsLeave(chatRoom(conversationId));
-const joinChat = (user: TestUser, conversationId: number) => inbox().in(userRoom(user.user.id)).socketsJoin(chatRoom(conversationId));
+// `local`: the Redis adapter applies a cluster-wide socketsJoin/socketsLeave only once its own
+// request comes back through Redis, so a message sent right after could still miss (or reach)
+// the socket. The hub here is one in-process pod, where the local form takes effect at once.
+const leaveChat = (user: TestUser, conversationId: number) => inbox().local.in(userRoom(user.user.id)).socketsLeave(chatRoom(conversationId));
+const joinChat = (user: TestUser, conversationId: number) => inbox().local.in(userRoom(user.user.id)).socketsJoin(chatRoom(conversationId));
 
 /** What a dropped network looks like to the client: the hub's end of the transport closes. */
 function dropConnections(user: TestUser): void {
