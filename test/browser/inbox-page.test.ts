@@ -65,17 +65,27 @@ describe('the demo inbox page', { timeout: 60_000 }, () => {
   it('two users chat live: messages both ways, typing, read receipt', async () => {
     const { ann, bob } = await chatting();
     await sendMessage(ann.page, 'Hello Bob');
-    await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob']);
+    await sendMessage(ann.page, 'Are you there?');
+    await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob', 'Are you there?']);
 
-    await bob.page.locator('#message-form input[name=message]').pressSequentially('Hi');
+    await bob.page.locator('#message-form [name=message]').pressSequentially('Hi');
     await expect.poll(() => ann.page.locator('#typing-indicator').textContent()).toBe('Bob is typing…');
-    await bob.page.locator('#message-form input[name=message]').fill('Hi Ann!');
-    await bob.page.locator('#message-form input[name=message]').press('Enter');
-    await expect.poll(() => shownMessages(ann.page)).toEqual(['Hello Bob', 'Hi Ann!']);
-    await expect.poll(() => ann.page.locator('.message.mine .receipt').allTextContents()).toEqual(['Seen']);
-    await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob', 'Hi Ann!']);
+    await bob.page.locator('#message-form [name=message]').fill('Hi Ann!');
+    await bob.page.locator('#message-form [name=message]').press('Enter');
+    await expect.poll(() => shownMessages(ann.page)).toEqual(['Hello Bob', 'Are you there?', 'Hi Ann!']);
+    // "Seen" once, under the last of Ann's messages Bob has read; both read, so both ticks say so.
+    await expect.poll(() => ann.page.locator('.message.mine .seen').allTextContents()).toEqual(['Seen']);
+    expect(await ann.page.locator('.message.mine:has(.seen) .text').textContent()).toBe('Are you there?');
+    expect(await ann.page.locator('.message.mine .delivery').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.status))).toEqual(['read', 'read']);
+    await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob', 'Are you there?', 'Hi Ann!']);
     await screenshot(ann.page, 'chat-ann');
     await screenshot(bob.page, 'chat-bob');
+
+    // After a reload the marker is still there, once (Bob's messages never carry it).
+    await ann.page.reload();
+    await expect.poll(() => shownMessages(ann.page)).toEqual(['Hello Bob', 'Are you there?', 'Hi Ann!']);
+    await expect.poll(() => ann.page.locator('.message .seen').allTextContents()).toEqual(['Seen']);
+    expect(await ann.page.locator('.message.mine:has(.seen) .text').textContent()).toBe('Are you there?');
   });
 
   it('counts unread messages and shows the last one for a conversation that is not open', async () => {
