@@ -101,7 +101,7 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
 
 /** How far the page reaches past the viewport's right edge (0 when nothing overflows). */
 export function horizontalOverflow(page: Page): Promise<number> {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  return page.evaluate('document.documentElement.scrollWidth - window.innerWidth') as Promise<number>;
 }
 
 /** Whether the element's whole box is inside the viewport. */

@@ -76,7 +76,7 @@ describe('the demo inbox page', { timeout: 60_000 }, () => {
     // "Seen" once, under the last of Ann's messages Bob has read; both read, so both ticks say so.
     await expect.poll(() => ann.page.locator('.message.mine .seen').allTextContents()).toEqual(['Seen']);
     expect(await ann.page.locator('.message.mine:has(.seen) .text').textContent()).toBe('Are you there?');
-    expect(await ann.page.locator('.message.mine .delivery').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.status))).toEqual(['read', 'read']);
+    expect(await ann.page.locator('.message.mine .delivery').evaluateAll((els: any[]) => els.map((e: any) => e.getAttribute('data-status')))).toEqual(['read', 'read']);
     await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob', 'Are you there?', 'Hi Ann!']);
     await screenshot(ann.page, 'chat-ann');
     await screenshot(bob.page, 'chat-bob');

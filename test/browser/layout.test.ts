@@ -65,10 +65,10 @@ async function openBob(page: Page): Promise<void> {
   await expect.poll(() => page.locator('#chat-title').textContent()).toBe('Bob');
 }
 
-const seqs = (page: Page) => page.locator('#message-list .message[data-seq]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.seq)));
+const seqs = (page: Page) => page.locator('#message-list .message[data-seq]').evaluateAll((els: any[]) => els.map((e: any) => Number(e.getAttribute('data-seq'))));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const scrollerState = (page: Page) =>
-  page.locator('#message-scroller').evaluate((s) => ({ top: Math.round(s.scrollTop), fromBottom: Math.round(s.scrollHeight - s.scrollTop - s.clientHeight), scrolls: s.scrollHeight > s.clientHeight }));
+  page.locator('#message-scroller').evaluate((s: any) => ({ top: Math.round(s.scrollTop), fromBottom: Math.round(s.scrollHeight - s.scrollTop - s.clientHeight), scrolls: s.scrollHeight > s.clientHeight }));
 const isVisible = (page: Page, selector: string) => page.locator(selector).isVisible();
 
 describe.each(SIZES)('the inbox page at $width×$height', { timeout: 90_000 }, (size) => {
@@ -101,7 +101,7 @@ describe.each(SIZES)('the inbox page at $width×$height', { timeout: 90_000 }, (
     await expect.poll(() => seqs(page)).toEqual(range(1, 30));
     expect(await inViewport(page, '#message-input')).toBe(true);
     expect(await inViewport(page, '#message-form button[type=submit]')).toBe(true);
-    expect(await page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight)).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollHeight <= window.innerHeight')).toBe(true);
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
     await expect.poll(() => scrollerState(page)).toMatchObject({ fromBottom: 0, scrolls: true });
     expect(await inViewport(page, '#message-list .message[data-seq="30"] .bubble')).toBe(true);
@@ -122,7 +122,7 @@ describe.each(SIZES)('the inbox page at $width×$height', { timeout: 90_000 }, (
     await expect.poll(() => scrollerState(page)).toMatchObject({ fromBottom: 0 });
     expect(await isVisible(page, '#new-messages')).toBe(false);
 
-    await page.locator('#message-scroller').evaluate((s) => s.scrollTo(0, 0));
+    await page.locator('#message-scroller').evaluate((s: any) => s.scrollTo(0, 0));
     await send('while you read back');
     await expect.poll(() => seqs(page)).toHaveLength(32);
     await page.locator('#new-messages').waitFor();
@@ -140,12 +140,12 @@ describe.each(SIZES)('the inbox page at $width×$height', { timeout: 90_000 }, (
     await expect.poll(() => seqs(page)).toEqual(range(71, 120));
     for (const [anchorSeq, first] of [[71, 21], [21, 1]] as const) {
       // Scrolled to the top and measured in one go, before the older page can arrive.
-      const before = await page.locator('#message-scroller').evaluate((s, seq) => {
+      const before = await page.locator('#message-scroller').evaluate((s: any, seq: number) => {
         s.scrollTo(0, 0);
         return s.querySelector(`.message[data-seq="${seq}"]`)!.getBoundingClientRect().top;
       }, anchorSeq);
       await expect.poll(() => seqs(page)).toEqual(range(first, 120));
-      const after = await page.locator(`#message-list .message[data-seq="${anchorSeq}"]`).evaluate((e) => e.getBoundingClientRect().top);
+      const after = await page.locator(`#message-list .message[data-seq="${anchorSeq}"]`).evaluate((e: any) => e.getBoundingClientRect().top);
       expect(Math.abs(after - before)).toBeLessThanOrEqual(2);
     }
     await expect.poll(() => page.locator('#history-status').textContent()).toBe('This is the beginning of your conversation with Bob.');
