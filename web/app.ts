@@ -38,9 +38,9 @@ async function startInbox(me: UserDto): Promise<void> {
   const { conversations } = await api.conversations();
   const cursors = Object.fromEntries(conversations.map((c) => [c.id, c.last_message?.seq ?? 0]));
   const client = createInboxClient('', { cursors });
+  const presence = new Presence(client, () => store);
   const store = inboxStore(client);
   store.addConversations(conversations);
-  const presence = new Presence(client, store);
   const drawer = new JobsDrawer();
   const jobs = new JobsPanel(client, () => chat.openId, (n) => drawer.setCount(n));
   const chat = new ChatPane(client, store, me, new PeerMarkers(me.id), presence, () => router.back());

@@ -87,7 +87,7 @@ export class NoticesBell {
         this.close();
         this.onOpenJob(n.job_id);
       };
-      return el('li', { className: `notice${n.read_at ? '' : ' unread'}`, attrs: { 'data-notice-id': String(n.id) } }, open);
+      return el('li', { className: `notice${n.read_at ? '' : ' is-unread'}`, attrs: { 'data-notice-id': String(n.id) } }, open);
     });
     this.list.replaceChildren(...items);
     if (items.length === 0 && !this.status.textContent) this.status.textContent = 'You’re all caught up. Finished jobs show up here.';

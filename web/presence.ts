@@ -15,9 +15,10 @@ export interface PresenceState {
 export class Presence {
   private readonly lastSeen = new Map<number, string>();
 
+  /** Made before the store, so a `presence` event has its last-seen time here when the store redraws. */
   constructor(
     client: InboxClient,
-    private readonly store: InboxStore,
+    private readonly store: () => InboxStore,
   ) {
     client.on('presence', (e) => {
       if (e.online) this.lastSeen.delete(e.user_id);
@@ -26,7 +27,7 @@ export class Presence {
   }
 
   of(userId: number): PresenceState {
-    const online = this.store.getSnapshot().onlineUserIds.includes(userId);
+    const online = this.store().getSnapshot().onlineUserIds.includes(userId);
     const lastSeenAt = online ? null : (this.lastSeen.get(userId) ?? null);
     return { online, lastSeenAt, lastSeenAgo: lastSeenAt ? ago(lastSeenAt) : '' };
   }
