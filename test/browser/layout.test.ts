@@ -107,7 +107,9 @@ describe.each(SIZES)('the inbox page at $width×$height', { timeout: 90_000 }, (
     expect(await inViewport(page, '#message-list .message[data-seq="30"] .bubble')).toBe(true);
     // Grouped: one header for Bob's burst within a minute, a date separator above it.
     expect(await page.locator('#message-list .day').allTextContents()).toEqual(['Today']);
-    expect(await page.locator('#message-list .message.group-start').count()).toBeLessThan(30);
+    // 30 sends take well under a minute, so one group, or two when they straddle a minute's turn.
+    expect(await page.locator('#message-list .message.group-start').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('#message-list .message.group-start').count()).toBeLessThanOrEqual(2);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, `layout-${size.name}-conversation`);
   });
