@@ -154,7 +154,8 @@ export class ChatPane {
     if (!sameDrawing(this.drawn, next)) this.renderList(next, snap);
     this.markRead();
     // A first page shorter than the pane leaves nothing to scroll up with: fetch the next one now.
-    if (snap.hasMore && !snap.loading && !snap.error && snap.messages.length > 0 && this.scroller.scrollHeight <= this.scroller.clientHeight + NEAR_TOP_PX) {
+    const short = this.scroller.clientHeight > 0 && this.scroller.scrollHeight <= this.scroller.clientHeight + NEAR_TOP_PX;
+    if (snap.hasMore && !snap.loading && !snap.error && snap.messages.length > 0 && short) {
       void view.loadOlder();
     }
   }
