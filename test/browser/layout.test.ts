@@ -39,9 +39,15 @@ afterAll(async () => {
   await hub?.close();
 });
 
+/** Profile pictures live on other hosts; here one answers with a picture, any other address with 404. */
+const AVATARS = 'https://avatars.example.test/';
+const PICTURE = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><rect width="40" height="40" fill="#f4a261"/><circle cx="20" cy="16" r="7" fill="#264653"/><path d="M6 38c2-9 8-13 14-13s12 4 14 13z" fill="#264653"/></svg>';
+
 async function signedIn(size: Size, name = 'Ann'): Promise<{ page: Page; user: PageUser }> {
   const context = await browser.newContext({ viewport: { width: size.width, height: size.height } });
   contexts.push(context);
+  await context.route(`${AVATARS}**`, (route) =>
+    route.request().url() === `${AVATARS}bob.svg` ? route.fulfill({ contentType: 'image/svg+xml', body: PICTURE }) : route.fulfill({ status: 404 }));
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[${name} page error]`, err));
   const user = await registerIn(page, hub.url, name);
@@ -50,7 +56,7 @@ async function signedIn(size: Size, name = 'Ann'): Promise<{ page: Page; user: P
 
 /** Bob (over the API) has written `count` numbered messages to the page's user. */
 async function bobWrote(ann: PageUser, count: number): Promise<{ bob: TestUser; send: (text: string) => Promise<unknown>; conversationId: number }> {
-  const bob = await newUser(hub.url, { name: 'Bob' });
+  const bob = await newUser(hub.url, { name: 'Bob', avatar_url: `${AVATARS}bob.svg` });
   const conversation = (await newConversation(hub.url, bob, { user: { id: ann.id } } as TestUser)) as { id: number };
   const client = clientFor(hub.url, bob);
   clients.push(client);
@@ -110,6 +116,9 @@ describe.each(SIZES)('the inbox page at $width×$height', { timeout: 90_000 }, (
     // 30 sends take well under a minute, so one group, or two when they straddle a minute's turn.
     expect(await page.locator('#message-list .message.group-start').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('#message-list .message.group-start').count()).toBeLessThanOrEqual(2);
+    // Bob's picture, Ann's initials (she has none).
+    await expect.poll(() => page.locator('#chat-avatar img').evaluate((img: any) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    expect(await page.locator('#me-avatar .avatar').textContent()).toBe('A');
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, `layout-${size.name}-conversation`);
   });
@@ -160,7 +169,12 @@ describe('the phone layout', { timeout: 60_000 }, () => {
 
   it('goes list -> conversation -> back, and shows jobs in a drawer', async () => {
     const { page, user } = await signedIn(phone);
+    // Carol's picture is gone (404): her initials stand in.
+    const carol = await newUser(hub.url, { name: 'Carol Jones', avatar_url: `${AVATARS}carol.png` });
+    await newConversation(hub.url, carol, { user: { id: user.id } } as TestUser);
     await bobWrote(user, 3);
+    const carolFace = page.locator('#conversation-list .conversation', { hasText: 'Carol' }).locator('.avatar');
+    await expect.poll(() => carolFace.textContent()).toBe('CJ');
     expect(await isVisible(page, '#chat-pane')).toBe(false);
     await openBob(page);
     expect(await isVisible(page, '.sidebar')).toBe(false);
