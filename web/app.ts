@@ -56,10 +56,14 @@ async function startInbox(me: UserDto): Promise<void> {
     jobs.setConversationOpen(true);
   };
   const showList = () => {
+    const was = chat.openId;
     main.dataset.view = 'list';
     chat.close();
     list.select(null);
     jobs.setConversationOpen(false);
+    // Back on a phone: the keyboard user lands on the conversation they came from.
+    const focus = document.activeElement;
+    if (was !== null && (focus === document.body || byId('chat-pane').contains(focus))) list.focus(was);
   };
   store.subscribe(() => {
     list.render();

@@ -4,16 +4,12 @@ import { otherMember, roleOf } from './conversations.js';
 import { byId, el, reconcile } from './dom.js';
 import type { PeerMarkers } from './markers.js';
 import type { Presence } from './presence.js';
+import { Composer } from './composer.js';
 import { timeline } from './timeline.js';
 
-/** How often `typing` is sent while the user keeps typing. */
-const TYPING_THROTTLE_MS = 2000;
 /** Within this of the bottom the view follows new messages; within NEAR_TOP of the top older ones load. */
 const NEAR_BOTTOM_PX = 48;
 const NEAR_TOP_PX = 200;
-/** The hub's default MAX_MESSAGE_LENGTH; the counter shows in the last COUNTER_FROM characters. */
-const MAX_LENGTH = 4000;
-const COUNTER_FROM = 500;
 
 interface Drawn {
   messages: ConversationSnapshot['messages'];
@@ -36,7 +32,6 @@ export class ChatPane {
   private newestDrawn = 0;
   private stickNext = false;
   private headSig = '';
-  private lastTypingSent = 0;
   private readonly lastReadSent = new Map<number, number>();
   private readonly pane = byId('chat-pane');
   private readonly empty = byId('chat-empty');
@@ -49,10 +44,7 @@ export class ChatPane {
   private readonly history = byId('history-status');
   private readonly newMessages = byId('new-messages', HTMLButtonElement);
   private readonly typingLine = byId('typing-indicator');
-  private readonly form = byId('message-form', HTMLFormElement);
-  private readonly input = byId('message-input', HTMLTextAreaElement);
-  private readonly counter = byId('message-counter');
-  private readonly error = byId('chat-error');
+  private readonly composer: Composer;
 
   constructor(
     private readonly client: InboxClient,
@@ -62,16 +54,15 @@ export class ChatPane {
     private readonly presence: Presence,
     onBack: () => void,
   ) {
-    this.form.onsubmit = (event) => {
-      event.preventDefault();
-      this.send();
-    };
-    this.input.onkeydown = (event) => {
-      if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
-      event.preventDefault();
-      this.form.requestSubmit();
-    };
-    this.input.oninput = () => this.onInput();
+    this.composer = new Composer(
+      (text) => {
+        this.stickNext = true;
+        this.client.send(this.conversation!.id, text);
+      },
+      () => {
+        if (this.conversation) this.client.typing(this.conversation.id).catch(() => undefined);
+      },
+    );
     this.scroller.onscroll = () => this.onScroll();
     this.newMessages.onclick = () => this.scrollToBottom();
     byId('chat-back').onclick = onBack;
@@ -88,22 +79,19 @@ export class ChatPane {
   }
 
   open(conversation: Conversation): void {
-    if (this.conversation?.id === conversation.id) return this.input.focus({ preventScroll: true });
+    if (this.conversation?.id === conversation.id) return this.composer.focus();
     this.detach();
     this.conversation = conversation;
     this.pane.dataset.open = 'true';
     this.empty.hidden = true;
     this.head.hidden = false;
-    this.form.hidden = false;
     this.scroller.hidden = false;
-    this.error.textContent = '';
-    this.input.value = '';
-    this.resizeInput();
+    this.composer.reset(true);
     this.stickNext = true;
     this.view = this.store.conversation(conversation.id);
     this.unsubscribe = this.view.subscribe(() => this.update());
     this.update();
-    this.input.focus({ preventScroll: true });
+    this.composer.focus();
   }
 
   close(): void {
@@ -112,7 +100,7 @@ export class ChatPane {
     delete this.pane.dataset.open;
     this.empty.hidden = false;
     this.head.hidden = true;
-    this.form.hidden = true;
+    this.composer.reset(false);
     this.scroller.hidden = true;
     this.typingLine.hidden = true;
     this.newMessages.hidden = true;
@@ -241,39 +229,6 @@ export class ChatPane {
     const typing = userIds.includes(peer.id);
     this.typingLine.hidden = !typing;
     if (typing) this.typingLine.textContent = `${peer.name} is typing…`;
-  }
-
-  /** Returns at once: the outbox keeps the message (across reloads too) until the hub stores it. */
-  private send(): void {
-    const text = this.input.value.trim();
-    if (!text || !this.conversation) return;
-    if ([...text].length > MAX_LENGTH) {
-      this.error.textContent = `This message is too long: keep it under ${MAX_LENGTH.toLocaleString()} characters.`;
-      return;
-    }
-    this.error.textContent = '';
-    this.input.value = '';
-    this.resizeInput();
-    this.stickNext = true;
-    this.client.send(this.conversation.id, text);
-  }
-
-  private onInput(): void {
-    this.resizeInput();
-    const length = [...this.input.value].length;
-    this.counter.hidden = length < MAX_LENGTH - COUNTER_FROM;
-    this.counter.textContent = `${length.toLocaleString()} / ${MAX_LENGTH.toLocaleString()}`;
-    this.counter.dataset.over = String(length > MAX_LENGTH);
-    const now = Date.now();
-    if (!this.conversation || !this.input.value || now - this.lastTypingSent < TYPING_THROTTLE_MS) return;
-    this.lastTypingSent = now;
-    this.client.typing(this.conversation.id).catch(() => undefined);
-  }
-
-  private resizeInput(): void {
-    this.input.style.height = 'auto';
-    this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
-    if (!this.input.value) this.counter.hidden = true;
   }
 
   private onScroll(): void {

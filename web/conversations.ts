@@ -37,6 +37,10 @@ export class ConversationList {
     this.render();
   }
 
+  focus(id: number): void {
+    this.root.querySelector<HTMLElement>(`[data-conversation-id="${id}"] button`)?.focus();
+  }
+
   render(): void {
     const { conversations } = this.store.getSnapshot();
     this.empty.hidden = conversations.length > 0;

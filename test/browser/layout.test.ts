@@ -76,6 +76,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 const scrollerState = (page: Page) =>
   page.locator('#message-scroller').evaluate((s: any) => ({ top: Math.round(s.scrollTop), fromBottom: Math.round(s.scrollHeight - s.scrollTop - s.clientHeight), scrolls: s.scrollHeight > s.clientHeight }));
 const isVisible = (page: Page, selector: string) => page.locator(selector).isVisible();
+const bobItemId = (page: Page) => page.locator('#conversation-list .conversation', { hasText: 'Bob' }).getAttribute('data-conversation-id');
 
 describe.each(SIZES)('the inbox page at $width×$height', { timeout: 90_000 }, (size) => {
   it('signed out and in an empty inbox: fits the screen, Log out in view, and axe finds nothing serious', async () => {
@@ -182,6 +183,10 @@ describe('the phone layout', { timeout: 60_000 }, () => {
     await page.locator('#chat-back').click();
     await page.locator('.sidebar').waitFor();
     expect(await isVisible(page, '#chat-pane')).toBe(false);
+    // Focus lands on the conversation just left, not on a hidden button.
+    expect(await page.evaluate('document.activeElement.closest(".conversation")?.dataset.conversationId')).toBe(
+      await bobItemId(page),
+    );
     await openBob(page);
     // The browser's own Back does the same.
     await page.goBack();
