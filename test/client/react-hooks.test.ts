@@ -110,7 +110,11 @@ describe('useConversation', () => {
 
   it('pages back through history with loadOlder', async () => {
     for (let seq = 1; seq <= 60; seq++) hub.stored.push(msg(seq, 2, `m${seq}`));
-    const c = client();
+    // A client that has already seen all 60: its catch-up sync after connecting hands on
+    // nothing, so the view holds exactly the latest page until it asks for the older one
+    // (from cursor 0 that sync could hand on all 60 before the page arrives).
+    const c = createInboxClient(hub.url, { transports: ['websocket'], storage: memoryStorage(), cursors: { 4: 60 } });
+    clients.push(c);
     const view = renderHook(c, () => useConversation(4));
     await eventually(() => view.latest().messages.length).toBe(50);
     expect(view.latest()).toMatchObject({ hasMore: true, loading: false });
