@@ -1,38 +1,71 @@
-import type { Conversation as ConversationDto, InboxClient, Message as MessageDto, OutgoingMessage, User as UserDto } from '@inbox-hub/client';
-import { api } from './api.js';
-import { otherMember } from './conversations.js';
-import { byId, el, shortTime } from './dom.js';
+import type { Conversation, ConversationSnapshot, ConversationView, InboxClient, InboxStore, OutgoingMessage, User } from '@inbox-hub/client';
+import { avatar } from './avatar.js';
+import { otherMember, roleOf } from './conversations.js';
+import { byId, el, reconcile } from './dom.js';
+import type { PeerMarkers } from './markers.js';
+import type { Presence } from './presence.js';
+import { Composer } from './composer.js';
+import { timeline } from './timeline.js';
 
-/** How often `typing` is sent while the user keeps typing, and how long the indicator lasts. */
-const TYPING_THROTTLE_MS = 2000;
-const TYPING_SHOWN_MS = 3000;
+/** Within this of the bottom the view follows new messages; within NEAR_TOP of the top older ones load. */
+const NEAR_BOTTOM_PX = 48;
+const NEAR_TOP_PX = 200;
 
-/** The open conversation: history, live messages in seq order, typing and read markers. */
+interface Drawn {
+  messages: ConversationSnapshot['messages'];
+  outgoing: OutgoingMessage[];
+  read: number;
+  delivered: number;
+  me: string;
+}
+
+/**
+ * The open conversation: its own scroll container that follows new messages unless the
+ * user scrolled up (then "New messages ↓"), older pages on scroll-up with the view held
+ * in place, the outbox's pending and failed messages, typing, and the composer.
+ */
 export class ChatPane {
-  private conversation: ConversationDto | null = null;
-  private readonly messages = new Map<number, MessageDto>();
-  private opened = 0;
-  private lastReadSent = 0;
-  private otherReadSeq = 0;
-  private lastTypingSent = 0;
-  private typingTimer: ReturnType<typeof setTimeout> | undefined;
+  private conversation: Conversation | null = null;
+  private view: ConversationView | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private drawn: Drawn | null = null;
+  private newestDrawn = 0;
+  private stickNext = false;
+  private headSig = '';
+  private readonly lastReadSent = new Map<number, number>();
+  private readonly pane = byId('chat-pane');
+  private readonly empty = byId('chat-empty');
+  private readonly head = byId('chat-head');
+  private readonly headAvatar = byId('chat-avatar');
+  private readonly title = byId('chat-title');
+  private readonly subtitle = byId('chat-subtitle');
+  private readonly scroller = byId('message-scroller');
   private readonly list = byId('message-list', HTMLOListElement);
-  private readonly form = byId('message-form', HTMLFormElement);
+  private readonly history = byId('history-status');
+  private readonly newMessages = byId('new-messages', HTMLButtonElement);
   private readonly typingLine = byId('typing-indicator');
-  private readonly error = byId('chat-error');
+  private readonly composer: Composer;
 
   constructor(
     private readonly client: InboxClient,
-    private readonly me: UserDto,
-    private readonly onReadSent: (conversationId: number) => void,
+    private readonly store: InboxStore,
+    private readonly me: User,
+    private readonly markers: PeerMarkers,
+    private readonly presence: Presence,
+    onBack: () => void,
   ) {
-    this.form.onsubmit = (event) => {
-      event.preventDefault();
-      this.send();
-    };
-    this.input().oninput = () => this.sendTyping();
-    // Sent messages show from the outbox (pending, or failed with a retry) until the hub's copy arrives.
-    client.on('outbox', () => this.render());
+    this.composer = new Composer(
+      (text) => {
+        this.stickNext = true;
+        this.client.send(this.conversation!.id, text);
+      },
+      () => {
+        if (this.conversation) this.client.typing(this.conversation.id).catch(() => undefined);
+      },
+    );
+    this.scroller.onscroll = () => this.onScroll();
+    this.newMessages.onclick = () => this.scrollToBottom();
+    byId('chat-back').onclick = onBack;
     document.addEventListener('visibilitychange', () => this.markRead());
   }
 
@@ -40,127 +73,196 @@ export class ChatPane {
     return this.conversation?.id ?? null;
   }
 
-  /** True when a message of this conversation is in front of the user right now. */
+  /** True when this conversation's newest messages can be in front of the user right now. */
   isShowing(conversationId: number): boolean {
     return this.conversation?.id === conversationId && document.visibilityState !== 'hidden';
   }
 
-  async open(conversation: ConversationDto): Promise<void> {
-    const opened = ++this.opened;
+  open(conversation: Conversation): void {
+    if (this.conversation?.id === conversation.id) return this.composer.focus();
+    this.detach();
     this.conversation = conversation;
-    this.messages.clear();
-    this.lastReadSent = 0;
-    this.otherReadSeq = 0;
-    byId('chat-title').textContent = otherMember(conversation, this.me).name;
-    this.form.hidden = false;
-    this.error.textContent = '';
-    this.hideTyping();
-    this.render();
-    try {
-      const page = await api.history(conversation.id);
-      // A slower answer for a conversation the user already left must not paint over the new one.
-      if (opened !== this.opened) return;
-      for (const m of page.messages) this.messages.set(m.seq, m);
-    } catch {
-      this.error.textContent = 'Could not load the history.';
+    this.pane.dataset.open = 'true';
+    this.empty.hidden = true;
+    this.head.hidden = false;
+    this.scroller.hidden = false;
+    this.composer.reset(true);
+    this.stickNext = true;
+    this.view = this.store.conversation(conversation.id);
+    this.unsubscribe = this.view.subscribe(() => this.update());
+    this.update();
+    this.composer.focus();
+  }
+
+  close(): void {
+    this.detach();
+    this.conversation = null;
+    delete this.pane.dataset.open;
+    this.empty.hidden = false;
+    this.head.hidden = true;
+    this.composer.reset(false);
+    this.scroller.hidden = true;
+    this.typingLine.hidden = true;
+    this.newMessages.hidden = true;
+  }
+
+  /** The store changed (presence, markers, names): redraw what depends on it. */
+  refresh(): void {
+    if (!this.conversation) return;
+    this.conversation = this.store.getSnapshot().conversations.find((c) => c.id === this.conversation!.id) ?? this.conversation;
+    this.renderHead();
+    if (this.view) this.update();
+  }
+
+  private detach(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.view = null;
+    this.drawn = null;
+    this.newestDrawn = 0;
+    this.headSig = '';
+    this.list.replaceChildren();
+  }
+
+  private update(): void {
+    const view = this.view;
+    if (!view) return;
+    const snap = view.getSnapshot();
+    if (snap.conversation) this.conversation = snap.conversation;
+    const c = this.conversation!;
+    this.renderHead();
+    this.renderTyping(snap.typingUserIds);
+    const stored = new Set(snap.messages.map((m) => m.client_msg_id));
+    // One browser may have been used by another account: only this user's entries are theirs to see.
+    const outgoing = snap.outgoing.filter((o) => (o.user_id === null || o.user_id === this.me.id) && !stored.has(o.client_msg_id));
+    const marks = this.markers.of(c);
+    const next: Drawn = { messages: snap.messages, outgoing, read: marks.read, delivered: marks.delivered, me: `${this.me.name}${this.me.avatar_url}` };
+    // The status line above the list first, so holding the view in place measures the final layout.
+    this.renderHistory(snap);
+    if (!sameDrawing(this.drawn, next)) this.renderList(next, snap);
+    this.markRead();
+    // A first page shorter than the pane leaves nothing to scroll up with: fetch the next one now.
+    const short = this.scroller.clientHeight > 0 && this.scroller.scrollHeight <= this.scroller.clientHeight + NEAR_TOP_PX;
+    if (snap.hasMore && !snap.loading && !snap.error && snap.messages.length > 0 && short) {
+      void view.loadOlder();
     }
-    this.render();
+  }
+
+  private renderList(next: Drawn, snap: ConversationSnapshot): void {
+    const c = this.conversation!;
+    const atBottom = this.atBottom();
+    const anchor = this.list.querySelector<HTMLElement>('.message');
+    const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
+    const firstBefore = this.drawn?.messages[0]?.seq ?? Infinity;
+    reconcile(
+      this.list,
+      timeline({
+        me: this.me,
+        peer: otherMember(c, this.me),
+        messages: next.messages,
+        outgoing: next.outgoing,
+        peerRead: next.read,
+        peerDelivered: next.delivered,
+        onRetry: (id) => {
+          this.stickNext = true;
+          this.client.retry(id);
+        },
+        onDiscard: (id) => this.client.discard(id),
+      }),
+    );
+    const newest = next.messages.at(-1)?.seq ?? 0;
+    const appended = this.drawn !== null && (newest > this.newestDrawn || next.outgoing.length > this.drawn.outgoing.length);
+    const prepended = (next.messages[0]?.seq ?? Infinity) < firstBefore && this.drawn !== null && this.drawn.messages.length > 0;
+    this.drawn = next;
+    this.newestDrawn = Math.max(this.newestDrawn, newest);
+    if (this.stickNext || (atBottom && !prepended)) {
+      this.stickNext = false;
+      this.scrollToBottom();
+    } else if (prepended && anchor) {
+      // The row may have been rebuilt (it no longer starts a group): find it again by key.
+      const now = this.list.querySelector<HTMLElement>(`[data-key="${anchor.dataset.key}"]`);
+      if (now) this.scroller.scrollTop += now.getBoundingClientRect().top - anchorTop;
+    }
+    if (appended && !this.atBottom()) this.newMessages.hidden = false;
+    if (snap.messages.length === 0 && !snap.hasMore && next.outgoing.length === 0) this.renderEmptyConversation();
+  }
+
+  private renderEmptyConversation(): void {
+    const peer = otherMember(this.conversation!, this.me);
+    this.list.replaceChildren(
+      el('li', { className: 'conversation-empty' }, avatar(peer, 'lg'), el('p', { className: 'empty-title' }, `This is the start of your conversation with ${peer.name}`), el('p', {}, 'Say hello 👋')),
+    );
+    this.drawn = null;
+  }
+
+  private renderHistory(snap: ConversationSnapshot): void {
+    const peer = otherMember(this.conversation!, this.me);
+    let content: HTMLElement | string = '';
+    if (snap.error) {
+      const retry = el('button', { className: 'link', attrs: { type: 'button' } }, 'Try again');
+      retry.onclick = () => void this.view?.loadOlder();
+      content = el('span', { className: 'error' }, 'Couldn’t load messages. ', retry);
+    } else if (snap.loading) content = snap.messages.length ? 'Loading earlier messages…' : 'Loading messages…';
+    else if (!snap.hasMore && snap.messages.length > 0) content = `This is the beginning of your conversation with ${peer.name}.`;
+    const sig = typeof content === 'string' ? content : 'error';
+    if (this.history.dataset.sig === sig) return;
+    this.history.dataset.sig = sig;
+    this.history.replaceChildren(content);
+    this.history.dataset.state = snap.error ? 'error' : snap.loading ? 'loading' : snap.hasMore ? 'more' : 'start';
+  }
+
+  private renderHead(): void {
+    const c = this.conversation!;
+    const peer = otherMember(c, this.me);
+    const state = this.presence.of(peer.id);
+    const status = state.online ? 'Online' : state.lastSeenAt ? `Last seen ${state.lastSeenAgo}` : '';
+    const sig = `${peer.id}${peer.name}${peer.avatar_url}${status}`;
+    if (sig === this.headSig) return;
+    this.headSig = sig;
+    this.headAvatar.replaceChildren(avatar(peer, 'md', state.online));
+    this.title.textContent = peer.name;
+    this.subtitle.replaceChildren(el('span', {}, roleOf(c, peer)), status && el('span', { className: state.online ? 'online' : '' }, ` · ${status}`));
+  }
+
+  private renderTyping(userIds: number[]): void {
+    const peer = otherMember(this.conversation!, this.me);
+    const typing = userIds.includes(peer.id);
+    this.typingLine.hidden = !typing;
+    if (typing) this.typingLine.textContent = `${peer.name} is typing…`;
+  }
+
+  private onScroll(): void {
+    if (this.atBottom()) {
+      this.newMessages.hidden = true;
+      this.markRead();
+    }
+    const snap = this.view?.getSnapshot();
+    if (snap && this.scroller.scrollTop < NEAR_TOP_PX && snap.hasMore && !snap.loading && snap.messages.length > 0) void this.view!.loadOlder();
+  }
+
+  private atBottom(): boolean {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  private scrollToBottom(): void {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.newMessages.hidden = true;
     this.markRead();
-    this.input().focus();
   }
 
-  onMessage(message: MessageDto): void {
-    if (message.conversation_id !== this.conversation?.id) return;
-    this.messages.set(message.seq, message);
-    if (message.sender_id !== String(this.me.id)) this.hideTyping();
-    this.render();
-    this.markRead();
-  }
-
-  onTyping(event: { conversation_id: number; user_id: number }): void {
-    if (event.conversation_id !== this.conversation?.id || event.user_id === this.me.id) return;
-    this.typingLine.textContent = `${otherMember(this.conversation, this.me).name} is typing…`;
-    this.typingLine.hidden = false;
-    clearTimeout(this.typingTimer);
-    this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_SHOWN_MS);
-  }
-
-  onRead(event: { conversation_id: number; user_id: number; seq: number }): void {
-    if (event.conversation_id !== this.conversation?.id || event.user_id === this.me.id) return;
-    this.otherReadSeq = Math.max(this.otherReadSeq, event.seq);
-    this.render();
-  }
-
-  /** Returns at once: the outbox keeps the message (across reloads too) until the hub stores it. */
-  private send(): void {
-    const input = this.input();
-    const text = input.value.trim();
-    if (!text || !this.conversation) return;
-    input.value = '';
-    this.error.textContent = '';
-    const { outgoing } = this.client.send(this.conversation.id, text);
-    if (outgoing.error) this.error.textContent = `Not sent: ${outgoing.error.message}`;
-  }
-
-  private sendTyping(): void {
-    const now = Date.now();
-    if (!this.conversation || now - this.lastTypingSent < TYPING_THROTTLE_MS) return;
-    this.lastTypingSent = now;
-    this.client.typing(this.conversation.id).catch(() => undefined);
-  }
-
-  /** Moves the read marker to the newest message on screen, once per new message. */
+  /** Moves the read marker to the newest message once it is in view, once per new message. */
   private markRead(): void {
     const c = this.conversation;
-    const latest = Math.max(0, ...this.messages.keys());
-    if (!c || latest <= this.lastReadSent || !this.isShowing(c.id)) return;
-    this.lastReadSent = latest;
-    this.client.markRead(c.id, latest).catch(() => {
-      this.lastReadSent = 0;
-    });
-    this.onReadSent(c.id);
+    const latest = this.drawn?.messages.at(-1)?.seq ?? 0;
+    if (!c || latest === 0 || !this.isShowing(c.id) || !this.atBottom()) return;
+    if (latest <= Math.max(this.lastReadSent.get(c.id) ?? 0, c.read_seq ?? 0)) return;
+    this.lastReadSent.set(c.id, latest);
+    this.client.markRead(c.id, latest).catch(() => this.lastReadSent.delete(c.id));
   }
+}
 
-  private hideTyping(): void {
-    clearTimeout(this.typingTimer);
-    this.typingLine.hidden = true;
-  }
-
-  private render(): void {
-    const sorted = [...this.messages.values()].sort((a, b) => a.seq - b.seq);
-    const stored = new Set(sorted.map((m) => m.client_msg_id));
-    const outgoing = this.client.pending().filter((m) => m.conversation_id === this.conversation?.id && !stored.has(m.client_msg_id));
-    this.list.replaceChildren(...sorted.map((m) => this.item(m)), ...outgoing.map((m) => this.outgoingItem(m)));
-    this.list.lastElementChild?.scrollIntoView({ block: 'end' });
-  }
-
-  private outgoingItem(m: OutgoingMessage): HTMLLIElement {
-    const failed = m.status === 'failed';
-    const retry = failed && el('button', { className: 'retry', attrs: { type: 'button' } }, 'Retry');
-    if (retry) retry.onclick = () => this.client.retry(m.client_msg_id);
-    return el(
-      'li',
-      { className: `message mine ${m.status}`, attrs: { 'data-client-msg-id': m.client_msg_id } },
-      el('span', { className: 'sender' }, this.me.name),
-      el('span', { className: 'text' }, m.message),
-      el('span', { className: 'receipt' }, failed ? `Not sent (${m.error?.code})` : 'Sending…'),
-      retry,
-    );
-  }
-
-  private item(m: MessageDto): HTMLLIElement {
-    const mine = m.sender_id === String(this.me.id);
-    return el(
-      'li',
-      { className: `message ${mine ? 'mine' : 'theirs'}`, attrs: { 'data-seq': String(m.seq) } },
-      el('span', { className: 'sender' }, m.sender_name),
-      el('span', { className: 'text' }, m.message),
-      el('time', { className: 'when' }, shortTime(m.created_at)),
-      mine && m.seq <= this.otherReadSeq && el('span', { className: 'receipt' }, 'Seen'),
-    );
-  }
-
-  private input(): HTMLInputElement {
-    return this.form.elements.namedItem('message') as HTMLInputElement;
-  }
+function sameDrawing(a: Drawn | null, b: Drawn): boolean {
+  return a !== null && a.messages === b.messages && a.read === b.read && a.delivered === b.delivered && a.me === b.me &&
+    a.outgoing.length === b.outgoing.length && a.outgoing.every((o, i) => o === b.outgoing[i]);
 }

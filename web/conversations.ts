@@ -1,85 +1,85 @@
-import type { Conversation as ConversationDto, Message as MessageDto, Peer, User as UserDto } from '@inbox-hub/client';
-import { byId, el, shortTime } from './dom.js';
+import type { Conversation, InboxStore, Peer, User } from '@inbox-hub/client';
+import { avatar } from './avatar.js';
+import { byId, el, listTime, reconcile, srOnly } from './dom.js';
+import type { Presence } from './presence.js';
 
-export const otherMember = (c: ConversationDto, me: UserDto): Peer => (c.client.id === me.id ? c.worker : c.client);
+export const otherMember = (c: Conversation, me: User): Peer => (c.client.id === me.id ? c.worker : c.client);
 
-const activity = (c: ConversationDto) => c.last_message?.created_at ?? c.created_at;
+/** The other member's part in the conversation, as a marketplace inbox labels it. */
+export const roleOf = (c: Conversation, peer: Peer) => (c.worker.id === peer.id ? 'Worker' : 'Client');
 
-/** The sidebar: conversations by latest activity, each with its last message and unread count. */
+/** The sidebar: conversations by latest activity, each with avatar, presence, last message and unread count. */
 export class ConversationList {
-  private readonly items = new Map<number, ConversationDto>();
   private readonly root = byId('conversation-list', HTMLUListElement);
+  private readonly empty = byId('conversations-empty');
   private selectedId: number | null = null;
 
   constructor(
-    private readonly me: UserDto,
-    private readonly onSelect: (conversation: ConversationDto) => void,
+    private readonly me: User,
+    private readonly store: InboxStore,
+    private readonly presence: Presence,
+    private readonly onSelect: (conversation: Conversation) => void,
+    /** The open conversation, visible now: its new messages are read as they come, so no badge. */
+    private readonly isShowing: (id: number) => boolean,
   ) {}
 
-  get selected(): ConversationDto | null {
-    return this.selectedId === null ? null : (this.items.get(this.selectedId) ?? null);
+  get selected(): number | null {
+    return this.selectedId;
   }
 
-  has(id: number): boolean {
-    return this.items.has(id);
+  find(id: number): Conversation | undefined {
+    return this.store.getSnapshot().conversations.find((c) => c.id === id);
   }
 
-  load(conversations: ConversationDto[]): void {
-    this.items.clear();
-    for (const c of conversations) this.items.set(c.id, c);
-    this.render();
-  }
-
-  upsert(conversation: ConversationDto): void {
-    this.items.set(conversation.id, conversation);
-    this.render();
-  }
-
-  select(id: number): void {
-    const conversation = this.items.get(id);
-    if (!conversation) return;
+  /** Marks the open conversation (choosing one is the click's job, through `onSelect`). */
+  select(id: number | null): void {
     this.selectedId = id;
     this.render();
-    this.onSelect(conversation);
   }
 
-  /** `readNow` when the message is on screen: it never counts as unread. */
-  onMessage(message: MessageDto, readNow: boolean): void {
-    const c = this.items.get(message.conversation_id);
-    if (!c) return;
-    const fromOther = message.sender_id !== String(this.me.id);
-    const newer = !c.last_message || message.seq > c.last_message.seq;
-    const unread = fromOther && !readNow ? c.unread_count + 1 : c.unread_count;
-    this.items.set(c.id, { ...c, last_message: newer ? message : c.last_message, unread_count: unread });
-    this.render();
+  focus(id: number): void {
+    this.root.querySelector<HTMLElement>(`[data-conversation-id="${id}"] button`)?.focus();
   }
 
-  markRead(id: number): void {
-    const c = this.items.get(id);
-    if (!c || c.unread_count === 0) return;
-    this.items.set(id, { ...c, unread_count: 0 });
-    this.render();
+  render(): void {
+    const { conversations } = this.store.getSnapshot();
+    this.empty.hidden = conversations.length > 0;
+    reconcile(
+      this.root,
+      conversations.map((c) => {
+        const unread = this.isShowing(c.id) ? 0 : c.unread_count;
+        const online = this.presence.of(otherMember(c, this.me).id).online;
+        const last = c.last_message;
+        return {
+          key: `c-${c.id}`,
+          sig: `${c.id === this.selectedId}${unread}${online}${last?.id}${listTime(last?.created_at ?? c.created_at)}${otherMember(c, this.me).name}`,
+          build: () => this.item(c, unread, online),
+        };
+      }),
+    );
   }
 
-  private render(): void {
-    const sorted = [...this.items.values()].sort((a, b) => activity(b).localeCompare(activity(a)));
-    this.root.replaceChildren(...sorted.map((c) => this.item(c)));
-  }
-
-  private item(c: ConversationDto): HTMLLIElement {
+  private item(c: Conversation, unread: number, online: boolean): HTMLLIElement {
     const other = otherMember(c, this.me);
     const last = c.last_message;
+    const mine = last?.sender_id === String(this.me.id);
     const button = el(
       'button',
       { attrs: { type: 'button' } },
-      el('span', { className: 'name' }, other.name),
-      c.unread_count > 0 && el('span', { className: 'unread', attrs: { 'aria-label': 'unread' } }, String(c.unread_count)),
-      el('span', { className: 'preview' }, last ? `${last.message}` : 'No messages yet'),
-      last && el('time', { className: 'when' }, shortTime(last.created_at)),
+      avatar(other, 'md', online),
+      el(
+        'span',
+        { className: 'conversation-text' },
+        el('span', { className: 'name' }, other.name),
+        el('time', { className: 'when', attrs: { datetime: last?.created_at ?? c.created_at } }, listTime(last?.created_at ?? c.created_at)),
+        el('span', { className: 'preview' }, last ? `${mine ? 'You: ' : ''}${last.message}` : 'No messages yet'),
+        unread > 0 && el('span', { className: 'unread', attrs: { 'aria-hidden': 'true' } }, String(unread)),
+        unread > 0 && srOnly(`${unread} unread ${unread === 1 ? 'message' : 'messages'}`),
+      ),
     );
-    button.onclick = () => this.select(c.id);
+    button.onclick = () => this.onSelect(c);
     const attrs: Record<string, string> = { 'data-conversation-id': String(c.id) };
     if (c.id === this.selectedId) attrs['aria-current'] = 'true';
-    return el('li', { className: 'conversation', attrs }, button);
+    return el('li', { className: `conversation${unread > 0 ? ' has-unread' : ''}`, attrs }, button);
   }
 }

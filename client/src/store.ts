@@ -79,6 +79,14 @@ export class InboxStore {
     return view;
   }
 
+  /**
+   * Conversations the app fetched itself (the list it loaded before connecting, the answer to
+   * `POST /api/conversations`), merged as the hub's own are: markers only move forward.
+   */
+  addConversations(list: Conversation[]): void {
+    this.upsert(list);
+  }
+
   /** `sent` → `delivered` → `read` from the other member's markers; outbox entries by their own status. */
   deliveryStatus(message: Message | OutgoingMessage): DeliveryStatus {
     if (!('seq' in message)) return message.status;

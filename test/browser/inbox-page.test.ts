@@ -60,22 +60,60 @@ describe('the demo inbox page', { timeout: 60_000 }, () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await res.text()).toContain('<script type="module" src="/app.js">');
     expect((await fetch(`${hub.url}/app.js`)).status).toBe(200);
+    const icon = await fetch(`${hub.url}/favicon.svg`);
+    expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    expect(await icon.text()).toMatch(/^<svg /);
   });
 
   it('two users chat live: messages both ways, typing, read receipt', async () => {
     const { ann, bob } = await chatting();
     await sendMessage(ann.page, 'Hello Bob');
-    await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob']);
+    await sendMessage(ann.page, 'Are you there?');
+    await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob', 'Are you there?']);
 
-    await bob.page.locator('#message-form input[name=message]').pressSequentially('Hi');
+    await bob.page.locator('#message-form [name=message]').pressSequentially('Hi');
     await expect.poll(() => ann.page.locator('#typing-indicator').textContent()).toBe('Bob is typing…');
-    await bob.page.locator('#message-form input[name=message]').fill('Hi Ann!');
-    await bob.page.locator('#message-form input[name=message]').press('Enter');
-    await expect.poll(() => shownMessages(ann.page)).toEqual(['Hello Bob', 'Hi Ann!']);
-    await expect.poll(() => ann.page.locator('.message.mine .receipt').allTextContents()).toEqual(['Seen']);
-    await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob', 'Hi Ann!']);
+    await bob.page.locator('#message-form [name=message]').fill('Hi Ann!');
+    await bob.page.locator('#message-form [name=message]').press('Enter');
+    await expect.poll(() => shownMessages(ann.page)).toEqual(['Hello Bob', 'Are you there?', 'Hi Ann!']);
+    // "Seen" once, under the last of Ann's messages Bob has read; both read, so both ticks say so.
+    await expect.poll(() => ann.page.locator('.message.mine .seen').allTextContents()).toEqual(['Seen']);
+    expect(await ann.page.locator('.message.mine:has(.seen) .text').textContent()).toBe('Are you there?');
+    expect(await ann.page.locator('.message.mine .delivery').evaluateAll((els: any[]) => els.map((e: any) => e.getAttribute('data-status')))).toEqual(['read', 'read']);
+    await expect.poll(() => shownMessages(bob.page)).toEqual(['Hello Bob', 'Are you there?', 'Hi Ann!']);
     await screenshot(ann.page, 'chat-ann');
     await screenshot(bob.page, 'chat-bob');
+
+    // After a reload the marker is still there, once (Bob's messages never carry it).
+    await ann.page.reload();
+    await expect.poll(() => shownMessages(ann.page)).toEqual(['Hello Bob', 'Are you there?', 'Hi Ann!']);
+    await expect.poll(() => ann.page.locator('.message .seen').allTextContents()).toEqual(['Seen']);
+    expect(await ann.page.locator('.message.mine:has(.seen) .text').textContent()).toBe('Are you there?');
+  });
+
+  it('says in plain words why a conversation cannot be started or a login fails', async () => {
+    const ann = await person('Ann');
+    const error = ann.page.locator('#new-conversation-error');
+    await startConversation(ann.page, ann.user.email);
+    await expect.poll(() => error.textContent()).toBe('That’s your own email. Enter the email of the person you want to talk to.');
+    await startConversation(ann.page, `nobody-${Date.now()}@example.test`);
+    await expect.poll(() => error.textContent()).toBe('Nobody has an account with that email yet. Check the address, or ask them to sign up first.');
+    expect(await ann.page.locator('#conversation-list .conversation').count()).toBe(0);
+
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(hub.url);
+    await page.locator('#login-form input[name=email]').fill(ann.user.email);
+    await page.locator('#login-form input[name=password]').fill('not the password');
+    await page.locator('#login-form button[type=submit]').click();
+    await expect.poll(() => page.locator('#auth-error').textContent()).toBe('That email and password don’t match an account. Check them and try again.');
+    await page.locator('#tab-register').click();
+    await page.locator('#register-form input[name=name]').fill('Ann again');
+    await page.locator('#register-form input[name=email]').fill(ann.user.email);
+    await page.locator('#register-form input[name=password]').fill('correct horse battery');
+    await page.locator('#register-form button[type=submit]').click();
+    await expect.poll(() => page.locator('#auth-error').textContent()).toBe('An account with this email already exists. Log in instead.');
   });
 
   it('counts unread messages and shows the last one for a conversation that is not open', async () => {

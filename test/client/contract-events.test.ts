@@ -83,6 +83,21 @@ describe('the ready snapshot and live state', () => {
     expect(store.deliveryStatus(msg(4, 4, 1, 'mine'))).toBe('sent');
   });
 
+  it('takes conversations the app fetched itself, keeping markers that already moved further', async () => {
+    hub.ready = snapshot;
+    const c = client();
+    const store = inboxStore(c);
+    await statusReached(c, 'live');
+    const [socket] = hub.sockets() as [FakeSocket];
+    const read = nextEvent(c, 'read');
+    socket.emit('read', { conversation_id: 4, user_id: 2, seq: 3 });
+    await read;
+    // An older copy (markers at 0, as a hub without them answers) and one the hub has not pushed.
+    store.addConversations([conversation(4, 3, { unread_count: 2, read_seq: 1 }), conversation(6, 0, { created_at: at(40) })]);
+    const { conversations } = store.getSnapshot();
+    expect(conversations.map((x) => [x.id, x.peer_read_seq, x.peer_delivered_seq])).toEqual([[6, 0, 0], [4, 3, 3], [5, 0, 0]]);
+  });
+
   it('sends delivered by itself, batched: the highest seq of the other member per conversation, once', async () => {
     const delivered: MarkerPayload[] = [];
     hub.onConnection = (socket) => socket.on('delivered', (p, ack) => void (delivered.push(p), ack({ ok: true })));
