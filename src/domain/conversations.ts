@@ -5,22 +5,9 @@ import type { ConversationView } from '../db/repositories/conversations.js';
 import * as usersRepo from '../db/repositories/users.js';
 import type { Database } from '../db/client.js';
 import { forbidden, invalidPayload, notFound } from '../errors.js';
-import type { PeerDto } from './users.js';
-import type { MessageDto } from './messages.js';
+import type { ConversationDto, MessageDto } from '../schemas/objects.js';
 
-/**
- * The contract's `conversation` object, as seen by one of its members. Both members are
- * peers (no email): it is also emitted to the other member, and a conversation can be opened
- * with anyone, so an email here would let any user list every account's email.
- */
-export interface ConversationDto {
-  id: number;
-  client: PeerDto;
-  worker: PeerDto;
-  created_at: string;
-  last_message: MessageDto | null;
-  unread_count: number;
-}
+export type { ConversationDto };
 
 export function toConversationDto(v: ConversationView): ConversationDto {
   return {

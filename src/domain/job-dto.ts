@@ -1,16 +1,3 @@
-import type { JobState } from '../db/schema/index.js';
+import type { JobDto } from '../schemas/objects.js';
 
-/** The contract's `job` object: exactly these keys. */
-export interface JobDto {
-  job_id: string;
-  name: string;
-  state: JobState;
-  progress: number;
-  status_text: string | null;
-  result: unknown;
-  error: string | null;
-  attempts_made: number;
-  created_at: string;
-  updated_at: string;
-  seq: number;
-}
+export type { JobDto };

@@ -2,24 +2,12 @@ import { toIso } from '../db/client.js';
 import type { Sql } from 'postgres';
 import * as messagesRepo from '../db/repositories/messages.js';
 import type { MessageRecord } from '../db/repositories/messages.js';
-import type { MessageType } from '../db/schema/index.js';
 import { forbidden, AppError } from '../errors.js';
+import type { MessageType } from '../schemas/common.js';
+import type { MessageDto } from '../schemas/objects.js';
 import { MessageWriter } from './message-writer.js';
 
-/** A message exactly as the existing frontend reads it, plus `seq` and `client_msg_id`. */
-export interface MessageDto {
-  id: number;
-  conversation_id: number;
-  seq: number;
-  sender_id: string;
-  sender_name: string;
-  sender_avatar: string | null;
-  message: string;
-  type: MessageType;
-  created_at: string;
-  message_id: number;
-  client_msg_id: string | null;
-}
+export type { MessageDto };
 
 export function toMessageDto(r: MessageRecord): MessageDto {
   return {

@@ -1,19 +1,7 @@
 import type { UserRow } from '../db/schema/index.js';
+import type { PeerDto, UserDto } from '../schemas/objects.js';
 
-/** The contract's `user` object: the caller themself, the only one who ever sees their email. */
-export interface UserDto {
-  id: number;
-  email: string;
-  name: string;
-  avatar_url: string | null;
-}
-
-/** The contract's `peer` object: any user as others see them, never with an email. */
-export interface PeerDto {
-  id: number;
-  name: string;
-  avatar_url: string | null;
-}
+export type { PeerDto, UserDto };
 
 export function toUserDto(row: Pick<UserRow, 'id' | 'email' | 'name' | 'avatarUrl'>): UserDto {
   return { id: row.id, email: row.email, name: row.name, avatar_url: row.avatarUrl };

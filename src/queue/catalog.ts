@@ -3,6 +3,7 @@ import type { Sql } from 'postgres';
 import { z } from 'zod';
 import { isMember } from '../domain/conversations.js';
 import { invalidPayload } from '../errors.js';
+import { idNumber } from '../schemas/common.js';
 
 /** How BullMQ treats one job name: retries, their spacing, a time limit, and how long finished jobs stay in Redis. */
 export interface JobPolicy {
@@ -26,7 +27,7 @@ interface CatalogEntry {
   authorize?(sql: Sql, ownerId: number, data: never): Promise<void>;
 }
 
-const conversationExport = z.object({ conversation_id: z.number().int().min(1).max(2_147_483_647) });
+const conversationExport = z.object({ conversation_id: idNumber() });
 
 /**
  * A non-member gets `invalid_payload`, the same answer as for a conversation that does not

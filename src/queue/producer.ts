@@ -7,6 +7,7 @@ import * as jobsRepo from '../db/repositories/jobs.js';
 import type { JobDto } from '../domain/job-dto.js';
 import { toJobDto } from '../domain/jobs.js';
 import { invalidPayload, unavailable } from '../errors.js';
+import { idNumber } from '../schemas/common.js';
 import { createRedisClient, redisTarget, waitForRedis } from '../redis.js';
 import { authorizeJob, parseJobInput, policyOf, type JobName } from './catalog.js';
 import { createJobsQueue, type JobsQueue } from './queue.js';
@@ -29,7 +30,7 @@ export interface ProducerDeps {
 }
 
 const scheduling = z.object({
-  ownerId: z.number().int().min(1).max(2_147_483_647),
+  ownerId: idNumber(),
   delay: z.number().int().min(0).max(365 * 24 * 3600 * 1000).optional(),
   priority: z.number().int().min(1).max(2_097_152).optional(),
 });

@@ -3,7 +3,7 @@ import type { Sql } from 'postgres';
 import { isStorageUnavailable } from '../errors.js';
 import * as jobsRepo from '../db/repositories/jobs.js';
 import type { SnapshotPatch } from '../db/repositories/jobs.js';
-import type { JobState } from '../db/schema/index.js';
+import type { JobState } from '../schemas/common.js';
 import type { JobDto } from '../domain/job-dto.js';
 import { toJobDto } from '../domain/jobs.js';
 

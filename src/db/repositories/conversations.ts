@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import type { MessageType } from '../schema/index.js';
+import type { MessageType } from '../../schemas/common.js';
 
 /**
  * A conversation as read for one viewer: both members (never their emails, which only their

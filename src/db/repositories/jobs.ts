@@ -1,5 +1,5 @@
 import type { PendingQuery, Row, Sql } from 'postgres';
-import type { JobState } from '../schema/index.js';
+import type { JobState } from '../../schemas/common.js';
 
 /** A row of `jobs` as postgres.js returns it (timestamps may arrive as text, see toIso). */
 export interface JobRecord {

@@ -1,5 +1,5 @@
 import type { PostgresError, Sql } from 'postgres';
-import type { MessageType } from '../schema/index.js';
+import type { MessageType } from '../../schemas/common.js';
 
 /** A stored message joined with its sender's display fields. */
 export interface MessageRecord {

@@ -1,9 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { JOB_STATES } from '../../schemas/common.js';
 import { users } from './users.js';
-
-export const JOB_STATES = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as const;
-export type JobState = (typeof JOB_STATES)[number];
 
 /** The ownership record and latest snapshot of a job; written before the job is enqueued. */
 export const jobs = pgTable(
