@@ -1,7 +1,7 @@
-import type { Database } from '../db/client.js';
+import type { Sql } from '../db/client.js';
 import * as sessionsRepo from '../db/repositories/sessions.js';
 import * as usersRepo from '../db/repositories/users.js';
-import type { UserRow } from '../db/schema/index.js';
+import type { UserRow } from '../db/rows.js';
 import { conflict, unauthorized } from '../errors.js';
 import { accountOfUnknownEmail, accountOfUser, type LoginAttempts } from './login-attempts.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
@@ -13,9 +13,9 @@ export interface Registration {
   avatar_url?: string | null | undefined;
 }
 
-export async function register(db: Database, input: Registration): Promise<UserRow> {
+export async function register(sql: Sql, input: Registration): Promise<UserRow> {
   const passwordHash = await hashPassword(input.password);
-  const user = await usersRepo.insertUser(db, {
+  const user = await usersRepo.insertUser(sql, {
     email: input.email.trim(),
     name: input.name.trim(),
     avatarUrl: input.avatar_url ?? null,
@@ -31,15 +31,15 @@ export async function register(db: Database, input: Registration): Promise<UserR
  * spelled the same counter fills; a locked account answers `rate_limited` before the hash.
  */
 export async function authenticate(
-  db: Database,
+  sql: Sql,
   attempts: LoginAttempts,
   input: { email: string; password: string },
   ip: string,
 ): Promise<UserRow> {
-  const user = await usersRepo.findUserByEmail(db, input.email);
+  const user = await usersRepo.findUserByEmail(sql, input.email);
   const account = user ? accountOfUser(user.id) : accountOfUnknownEmail(input.email);
   await attempts.assertAllowed(account, ip);
-  const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash));
+  const ok = await verifyPassword(input.password, user?.password_hash ?? (await dummyPasswordHash));
   if (!user || !ok) {
     await attempts.recordFailure(account, ip);
     throw unauthorized('Invalid email or password');
@@ -54,7 +54,7 @@ export async function authenticate(
  * Returns the revoked session ids so their sockets can be disconnected.
  */
 export async function changePassword(
-  db: Database,
+  sql: Sql,
   attempts: LoginAttempts,
   session: { user: UserRow; sessionId: number; ip: string },
   input: { current_password: string; new_password: string },
@@ -63,12 +63,12 @@ export async function changePassword(
   // The same counters as login: a stolen session must not brute-force the current password.
   const account = accountOfUser(user.id);
   await attempts.assertAllowed(account, ip);
-  if (!(await verifyPassword(input.current_password, user.passwordHash))) {
+  if (!(await verifyPassword(input.current_password, user.password_hash))) {
     await attempts.recordFailure(account, ip);
     throw unauthorized('Current password is wrong');
   }
   const passwordHash = await hashPassword(input.new_password);
-  return db.transaction(async (tx) => {
+  return sql.begin(async (tx) => {
     await usersRepo.updatePasswordHash(tx, user.id, passwordHash);
     return sessionsRepo.revokeOtherSessions(tx, user.id, keepSessionId);
   });

@@ -1,9 +1,7 @@
-import { toIso } from '../db/client.js';
-import type { Sql } from 'postgres';
+import type { Sql } from '../db/client.js';
 import * as conversationsRepo from '../db/repositories/conversations.js';
 import type { ConversationView } from '../db/repositories/conversations.js';
 import * as usersRepo from '../db/repositories/users.js';
-import type { Database } from '../db/client.js';
 import { forbidden, invalidPayload, notFound } from '../errors.js';
 import type { ConversationDto, MessageDto } from '../schemas/objects.js';
 
@@ -14,7 +12,7 @@ export function toConversationDto(v: ConversationView): ConversationDto {
     id: v.id,
     client: { id: v.client_id, name: v.client_name, avatar_url: v.client_avatar },
     worker: { id: v.worker_id, name: v.worker_name, avatar_url: v.worker_avatar },
-    created_at: toIso(v.created_at),
+    created_at: v.created_at.toISOString(),
     last_message: lastMessage(v),
     unread_count: v.unread_count,
   };
@@ -31,7 +29,7 @@ function lastMessage(v: ConversationView): MessageDto | null {
     sender_avatar: v.lm_sender_avatar,
     message: v.lm_body!,
     type: v.lm_type!,
-    created_at: toIso(v.lm_created_at!),
+    created_at: v.lm_created_at!.toISOString(),
     message_id: v.lm_id,
     client_msg_id: v.lm_client_msg_id,
   };
@@ -48,7 +46,6 @@ export type NewConversationQuota = (callerId: number) => Promise<void>;
  * without a conversation is charged to the quota: asking again for an existing one is free.
  */
 export async function openConversation(
-  db: Database,
   sql: Sql,
   callerId: number,
   pair: { client_id: number; worker_id: number },
@@ -58,7 +55,7 @@ export async function openConversation(
     throw forbidden('You can only open a conversation you are part of');
   }
   if (pair.client_id === pair.worker_id) throw invalidPayload('client_id and worker_id must be two different users');
-  if ((await usersRepo.countUsersById(db, [pair.client_id, pair.worker_id])) !== 2) throw notFound('User');
+  if ((await usersRepo.countUsersById(sql, [pair.client_id, pair.worker_id])) !== 2) throw notFound('User');
   const existing = await conversationsRepo.findPairId(sql, pair.client_id, pair.worker_id);
   if (existing === null) await quota(callerId);
   const { id, created } = existing === null

@@ -1,8 +1,7 @@
-import type { Sql } from 'postgres';
 import type { Config } from '../config.js';
-import { toIso } from '../db/client.js';
+import type { Sql } from '../db/client.js';
 import * as jobsRepo from '../db/repositories/jobs.js';
-import type { JobRecord } from '../db/repositories/jobs.js';
+import type { JobRow } from '../db/rows.js';
 import { conflict, forbidden, notFound } from '../errors.js';
 import { requestAbort } from '../queue/cancel.js';
 import type { JobsQueue } from '../queue/queue.js';
@@ -19,7 +18,7 @@ export interface JobDeps {
   status: JobStatusStore;
 }
 
-export function toJobDto(r: JobRecord): JobDto {
+export function toJobDto(r: JobRow): JobDto {
   return {
     job_id: r.id,
     name: r.name,
@@ -29,8 +28,8 @@ export function toJobDto(r: JobRecord): JobDto {
     result: r.result ?? null,
     error: r.error,
     attempts_made: r.attempts_made,
-    created_at: toIso(r.created_at),
-    updated_at: toIso(r.updated_at),
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
     seq: r.seq,
   };
 }
@@ -73,7 +72,7 @@ export async function cancelJob(deps: JobDeps, ownerId: number, jobId: string): 
   return toJobDto((await jobsRepo.findJob(deps.sql, jobId)) ?? row);
 }
 
-async function markCancelled(deps: JobDeps, row: JobRecord): Promise<JobDto> {
+async function markCancelled(deps: JobDeps, row: JobRow): Promise<JobDto> {
   const stored = await deps.status.apply(row.id, jobChanges.cancelled());
   if (stored) return stored;
   const now = (await jobsRepo.findJob(deps.sql, row.id)) ?? row;
@@ -81,7 +80,7 @@ async function markCancelled(deps: JobDeps, row: JobRecord): Promise<JobDto> {
   return toJobDto(now);
 }
 
-async function ownRecord(sql: Sql, ownerId: number, jobId: string): Promise<JobRecord> {
+async function ownRecord(sql: Sql, ownerId: number, jobId: string): Promise<JobRow> {
   const row = await jobsRepo.findJob(sql, jobId);
   if (!row || row.owner_id !== ownerId) throw notFound('Job');
   return row;

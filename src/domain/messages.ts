@@ -1,5 +1,4 @@
-import { toIso } from '../db/client.js';
-import type { Sql } from 'postgres';
+import type { Sql } from '../db/client.js';
 import * as messagesRepo from '../db/repositories/messages.js';
 import type { MessageRecord } from '../db/repositories/messages.js';
 import { forbidden, AppError } from '../errors.js';
@@ -19,7 +18,7 @@ export function toMessageDto(r: MessageRecord): MessageDto {
     sender_avatar: r.sender_avatar,
     message: r.body,
     type: r.type,
-    created_at: toIso(r.created_at),
+    created_at: r.created_at.toISOString(),
     message_id: r.id,
     client_msg_id: r.client_msg_id,
   };

@@ -3,6 +3,7 @@ import type { Sql } from 'postgres';
 import { isStorageUnavailable } from '../errors.js';
 import * as jobsRepo from '../db/repositories/jobs.js';
 import type { SnapshotPatch } from '../db/repositories/jobs.js';
+import type { JobRow } from '../db/rows.js';
 import type { JobState } from '../schemas/common.js';
 import type { JobDto } from '../domain/job-dto.js';
 import { toJobDto } from '../domain/jobs.js';
@@ -109,7 +110,7 @@ export class JobStatusStore {
    * change already stored: the guard then refuses it, and the stored row is returned if it
    * already says what this change says, so the change is still published once.
    */
-  private async write(jobId: string, change: JobChange): Promise<jobsRepo.JobRecord | null> {
+  private async write(jobId: string, change: JobChange): Promise<JobRow | null> {
     const deadline = performance.now() + this.retryForMs;
     for (let attempt = 1, backoff = FIRST_BACKOFF_MS; ; attempt++, backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
       try {
@@ -126,7 +127,7 @@ export class JobStatusStore {
   }
 }
 
-function alreadyApplied(row: jobsRepo.JobRecord, change: JobChange): boolean {
+function alreadyApplied(row: JobRow, change: JobChange): boolean {
   const { state, progress, statusText } = change.set;
   return (state === undefined || row.state === state) && (progress === undefined || row.progress === progress) && (statusText === undefined || row.status_text === statusText);
 }

@@ -28,5 +28,3 @@ export const jobs = pgTable(
     index('jobs_live_updated_idx').on(t.updatedAt).where(sql`${t.state} in ('waiting', 'delayed', 'active')`),
   ],
 );
-
-export type JobRow = typeof jobs.$inferSelect;

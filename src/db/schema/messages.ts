@@ -26,5 +26,3 @@ export const messages = pgTable(
     check('messages_type_check', sql`${t.type} in (${sql.raw(MESSAGE_TYPES.map((type) => `'${type}'`).join(', '))})`),
   ],
 );
-
-export type MessageRow = typeof messages.$inferSelect;

@@ -1,10 +1,9 @@
 import fp from 'fastify-plugin';
-import { createDb, type Database, type DbHandle } from '../../db/client.js';
+import { createDb, type DbHandle } from '../../db/client.js';
 import type { Config } from '../../config.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    db: Database;
     dbHandle: DbHandle;
   }
 }
@@ -26,7 +25,6 @@ export default fp<{ config: Config }>(
       await handle.close();
       throw new Error(`DATABASE_URL: cannot connect to Postgres (${describe(err)})`);
     }
-    app.decorate('db', handle.db);
     app.decorate('dbHandle', handle);
     app.addHook('onClose', () => handle.close());
   },

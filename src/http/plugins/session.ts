@@ -42,7 +42,7 @@ export default fp<{ config: Config }>(
       if (!signed) return null;
       const unsigned = app.unsignCookie(signed);
       if (!unsigned.valid || !unsigned.value) return null;
-      return resolveToken(app.db, unsigned.value, config.SESSION_TTL_HOURS);
+      return resolveToken(app.dbHandle.sql, unsigned.value, config.SESSION_TTL_HOURS);
     };
 
     const resolver: SessionResolver = {

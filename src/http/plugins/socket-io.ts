@@ -60,7 +60,7 @@ export default fp<SocketIoOptions>(
       (err) => app.log.warn({ err: err.message }, 'message rate limit: redis unavailable, counting this pod only'),
     );
     const socketCap = new SocketCap(io, app.redis, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId() }, app.log);
-    const sweep = new SessionSweep(io, app.db, app.log, config.SESSION_SWEEP_MS);
+    const sweep = new SessionSweep(io, app.dbHandle.sql, app.log, config.SESSION_SWEEP_MS);
     const broadcaster = new Broadcaster(io, app.metrics, { legacy: config.LEGACY_CHAT });
     const ctx: RealtimeContext = {
       sql: app.dbHandle.sql,

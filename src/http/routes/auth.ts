@@ -22,22 +22,22 @@ const authRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { conf
   );
 
   app.post('/api/auth/register', { onRequest: perIp, schema: { body: registerBody, response: { 201: userReply } } }, async (request, reply) => {
-    const user = await register(app.db, request.body);
-    const { token } = await openSession(app.db, user.id, config.SESSION_TTL_HOURS);
+    const user = await register(app.dbHandle.sql, request.body);
+    const { token } = await openSession(app.dbHandle.sql, user.id, config.SESSION_TTL_HOURS);
     app.sessions.setCookie(reply, token);
     return reply.status(201).send({ user: toUserDto(user) });
   });
 
   app.post('/api/auth/login', { onRequest: perIp, schema: { body: loginBody, response: { 200: userReply } } }, async (request, reply) => {
-    const user = await authenticate(app.db, attempts, request.body, request.ip);
-    const { token } = await openSession(app.db, user.id, config.SESSION_TTL_HOURS);
+    const user = await authenticate(app.dbHandle.sql, attempts, request.body, request.ip);
+    const { token } = await openSession(app.dbHandle.sql, user.id, config.SESSION_TTL_HOURS);
     app.sessions.setCookie(reply, token);
     return { user: toUserDto(user) };
   });
 
   app.post('/api/auth/logout', { onRequest: app.requireAuth }, async (request, reply) => {
     const { session } = request.auth!;
-    await closeSession(app.db, session.id);
+    await closeSession(app.dbHandle.sql, session.id);
     await app.broadcaster.disconnectSession(session.id);
     app.sessions.clearCookie(reply);
     return reply.status(204).send();
@@ -45,7 +45,7 @@ const authRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { conf
 
   app.post('/api/auth/password', { onRequest: [app.requireAuth], schema: { body: changePasswordBody } }, async (request, reply) => {
     const { user, session } = request.auth!;
-    const revoked = await changePassword(app.db, attempts, { user, sessionId: session.id, ip: request.ip }, request.body);
+    const revoked = await changePassword(app.dbHandle.sql, attempts, { user, sessionId: session.id, ip: request.ip }, request.body);
     await Promise.all(revoked.map((id) => app.broadcaster.disconnectSession(id)));
     return reply.status(204).send();
   });

@@ -21,7 +21,7 @@ const conversationRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app
     { schema: { body: createConversationBody, response: { 200: conversationReply, 201: conversationReply } } },
     async (request, reply) => {
       const { conversation, created } = await openConversation(
-        app.db, app.dbHandle.sql, request.auth!.user.id, request.body, quotaFor(request, reply),
+        app.dbHandle.sql, request.auth!.user.id, request.body, quotaFor(request, reply),
       );
       if (created) app.broadcaster.conversationCreated(conversation);
       return reply.status(created ? 201 : 200).send({ conversation });

@@ -26,7 +26,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { querystring: z.object({ email: z.email().max(254) }), response: { 200: z.object({ peer: peerSchema }) } },
     },
     async (request) => {
-      const user = await usersRepo.findUserByEmail(app.db, request.query.email);
+      const user = await usersRepo.findUserByEmail(app.dbHandle.sql, request.query.email);
       if (!user) throw notFound('User');
       return { peer: toPeerDto(user) };
     },
