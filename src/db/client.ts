@@ -7,6 +7,8 @@ export type Executor = postgres.ISql;
 
 export interface DbHandle {
   sql: Sql;
+  /** One round trip (`select 1`): boot checks and readiness probes. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,5 +74,9 @@ export function createDb({
       ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs }),
     },
   });
-  return { sql, close: () => sql.end({ timeout: CLOSE_TIMEOUT_S }) };
+  return {
+    sql,
+    ping: async () => void (await sql`select 1`),
+    close: () => sql.end({ timeout: CLOSE_TIMEOUT_S }),
+  };
 }

@@ -1,12 +1,10 @@
 import type { Namespace, Socket } from 'socket.io';
 import { Adapter } from 'socket.io-adapter';
-import { isMember } from '../domain/conversations.js';
 import { legacyMessagePayload } from '../schemas/socket.js';
 import { withAck, withDeadline } from './ack.js';
 import type { InboxServer } from './broadcaster.js';
-import type { RealtimeContext } from './context.js';
+import { callerOf, type RealtimeContext } from './context.js';
 import { HANDSHAKE_DEADLINE_MS } from './handshake.js';
-import { sendMessage } from './inbox/message.js';
 import type { LegacyClientToServerEvents, LegacyServerToClientEvents, SocketData } from './protocol.js';
 import { dropWhenEmpty } from './namespaces.js';
 import { chatRoom, LEGACY_NAMESPACE, MAX_CONVERSATION_ID, sessionRoom } from './rooms.js';
@@ -23,7 +21,7 @@ export function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DE
     // Beyond Postgres's integer no conversation exists; asking would fail as `unavailable`.
     if (conversationId > MAX_CONVERSATION_ID) return next(new Error('forbidden'));
     try {
-      const member = isMember(ctx.sql, conversationId, socket.data.user.id);
+      const member = ctx.services.conversations.isMember(socket.data.user.id, conversationId);
       const ok = await withDeadline<boolean | null>(member, deadlineMs, () => null);
       next(ok === null ? new Error('unavailable') : ok ? undefined : new Error('forbidden'));
     } catch {
@@ -34,7 +32,7 @@ export function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DE
 
 /**
  * `/chat/<id>`: the old one-connection-per-conversation protocol. Messages go through the
- * same store-then-broadcast path as /inbox, so they flow both ways.
+ * same message service as /inbox (stored, then broadcast to both), so they flow both ways.
  */
 export function onLegacyConnection(ctx: RealtimeContext) {
   return (socket: LegacySocket) => {
@@ -43,9 +41,12 @@ export function onLegacyConnection(ctx: RealtimeContext) {
     socket.join([sessionRoom(socket.data.sessionId), chatRoom(conversationId)]);
     log.info('[ChatWS] connected');
     socket.on('disconnect', (reason) => log.info({ reason }, '[ChatWS] disconnected'));
+    const caller = callerOf(socket);
     socket.on(
       'message',
-      withAck(log, 'message', legacyMessagePayload, (p) => sendMessage(ctx, socket, { ...p, conversation_id: conversationId })),
+      withAck(log, 'message', legacyMessagePayload, async (p) => ({
+        message: await ctx.services.messages.send(caller, { ...p, conversation_id: conversationId }),
+      })),
     );
   };
 }

@@ -16,6 +16,8 @@ export const MAX_CONVERSATION_ID = INT4_MAX;
 export const userRoom = (userId: number) => `user_${userId}`;
 export const chatRoom = (conversationId: number) => `chat_${conversationId}`;
 export const jobRoom = (jobId: string) => `job_${jobId}`;
+/** The job id of a `job_<id>` room, or null for any other room. */
+export const jobIdOfRoom = (room: string) => (room.startsWith('job_') ? room.slice('job_'.length) : null);
 /** Every socket opened with one session, so logout can disconnect them on every pod. */
 export const sessionRoom = (sessionId: number) => `session_${sessionId}`;
 export const legacyNamespace = (conversationId: number) => `/chat/${conversationId}`;

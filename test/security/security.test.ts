@@ -225,7 +225,7 @@ describe('jobs: Redis holds a pointer, Postgres the truth', () => {
     expect(queued.status).toBe(202);
     const jobId = queued.body.job.job_id as string;
     // What a writable board (or anyone with Redis access) could do before any worker takes the job.
-    const job = (await Job.fromId(hub.app.jobs.queue, jobId))!;
+    const job = (await Job.fromId(hub.app.jobsQueue, jobId))!;
     await job.updateData({ owner_id: ann.user.id, data: { conversation_id: victims.id } });
     expect(await request(e, 'job:watch', { job_id: jobId })).toMatchObject({ ok: true });
     const done = waitFor(e, 'job:status', (j) => j.state === 'completed' || j.state === 'failed', 45_000);

@@ -76,6 +76,12 @@ export async function listIdsForUser(sql: Executor, userId: number): Promise<num
   return rows.map((r) => r.id).sort((a, b) => a - b);
 }
 
+/** The last seq handed out in a conversation (0 when it has none, or does not exist). */
+export async function lastSeq(sql: Executor, conversationId: number): Promise<number> {
+  const rows = await sql<{ last_seq: number }[]>`select last_seq from conversations where id = ${conversationId}`;
+  return rows[0]?.last_seq ?? 0;
+}
+
 export async function isMember(sql: Executor, conversationId: number, userId: number): Promise<boolean> {
   const rows = await sql`
     select 1 from conversations

@@ -20,7 +20,7 @@ export default fp<{ config: Config }>(
   async (app, { config }) => {
     const handle = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, statementTimeoutMs: HUB_STATEMENT_TIMEOUT_MS });
     try {
-      await handle.sql`select 1`;
+      await handle.ping();
     } catch (err) {
       await handle.close();
       throw new Error(`DATABASE_URL: cannot connect to Postgres (${describe(err)})`);

@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
-import { resolveToken, type AuthenticatedSession } from '../../domain/sessions.js';
+import type { AuthenticatedSession } from '../../domain/sessions.js';
 import { unauthorized } from '../../errors.js';
 
 export const SESSION_COOKIE = 'sessionid';
@@ -42,7 +42,7 @@ export default fp<{ config: Config }>(
       if (!signed) return null;
       const unsigned = app.unsignCookie(signed);
       if (!unsigned.valid || !unsigned.value) return null;
-      return resolveToken(app.dbHandle.sql, unsigned.value, config.SESSION_TTL_HOURS);
+      return app.services.sessions.resolve(unsigned.value);
     };
 
     const resolver: SessionResolver = {
@@ -58,5 +58,5 @@ export default fp<{ config: Config }>(
       if (!request.auth) throw unauthorized();
     });
   },
-  { name: 'session', dependencies: ['db'] },
+  { name: 'session', dependencies: ['services'] },
 );
