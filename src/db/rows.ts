@@ -1,5 +1,5 @@
 import type { Table } from 'drizzle-orm';
-import type { conversations, jobs, messages, sessions, users } from './schema/index.js';
+import type { jobs, messages, sessions, users } from './schema/index.js';
 
 type Columns<T extends Table> = T['_']['columns'];
 
@@ -14,6 +14,5 @@ export type Row<T extends Table> = {
 
 export type UserRow = Row<typeof users>;
 export type SessionRow = Row<typeof sessions>;
-export type ConversationRow = Row<typeof conversations>;
 export type MessageRow = Row<typeof messages>;
 export type JobRow = Row<typeof jobs>;

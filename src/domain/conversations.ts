@@ -10,7 +10,7 @@ import type { ConversationPublisher } from './ports.js';
 
 export type { ConversationDto };
 
-export function toConversationDto(v: ConversationView): ConversationDto {
+function toConversationDto(v: ConversationView): ConversationDto {
   return {
     id: v.id,
     client: { id: v.client_id, name: v.client_name, avatar_url: v.client_avatar },

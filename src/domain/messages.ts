@@ -34,7 +34,7 @@ export const characterCount = (text: string) => {
   return n;
 };
 
-export function assertLength(text: string, max: number): void {
+function assertLength(text: string, max: number): void {
   if (text.length > max && characterCount(text) > max) {
     throw new AppError('too_large', `message is longer than ${max} characters`);
   }

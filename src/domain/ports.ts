@@ -1,4 +1,4 @@
-import type { JobName } from '../queue/catalog.js';
+import type { QueuedJob } from '../queue/catalog.js';
 import type { ConversationDto, JobDto, MessageDto } from '../schemas/objects.js';
 
 /**
@@ -33,16 +33,6 @@ export interface JobStatusPublisher {
 
 /** Everything a hub publishes. */
 export type HubPublisher = ConversationPublisher & SessionPublisher & JobStatusPublisher;
-
-/** A job for the queue: its row's id, its catalog name, and when it may start. */
-export interface QueuedJob {
-  id: string;
-  name: JobName;
-  ownerId: number;
-  data: unknown;
-  delay?: number | undefined;
-  priority?: number | undefined;
-}
 
 /**
  * The job queue as the services use it; `bullJobQueue` (src/queue/queue.ts) fits BullMQ and

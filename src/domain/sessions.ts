@@ -9,7 +9,7 @@ export interface AuthenticatedSession {
   user: UserRow;
 }
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Sessions behind the `sessionid` cookie: revocable rows in Postgres, only a hash of the token stored. */
 export class SessionService {

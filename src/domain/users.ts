@@ -11,7 +11,7 @@ export function toUserDto(row: Pick<UserRow, 'id' | 'email' | 'name' | 'avatar_u
   return { id: row.id, email: row.email, name: row.name, avatar_url: row.avatar_url };
 }
 
-export function toPeerDto(row: Pick<UserRow, 'id' | 'name' | 'avatar_url'>): PeerDto {
+function toPeerDto(row: Pick<UserRow, 'id' | 'name' | 'avatar_url'>): PeerDto {
   return { id: row.id, name: row.name, avatar_url: row.avatar_url };
 }
 

@@ -71,6 +71,16 @@ export const JOB_CATALOG = {
 } as const satisfies Record<string, CatalogEntry>;
 
 export type JobName = keyof typeof JOB_CATALOG;
+
+/** One validated job on its way to the queue: its Postgres row's id, its name, owner and data, and when it may start. */
+export interface QueuedJob {
+  id: string;
+  name: JobName;
+  ownerId: number;
+  data: unknown;
+  delay?: number | undefined;
+  priority?: number | undefined;
+}
 export type JobData<N extends JobName> = z.infer<(typeof JOB_CATALOG)[N]['schema']>;
 
 export const JOB_NAMES = Object.keys(JOB_CATALOG) as JobName[];

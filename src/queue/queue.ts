@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { RedisClient } from '../redis.js';
 import { bullPrefix } from '../redis-keys.js';
 import { requestAbort } from './cancel.js';
-import { policyOf, type JobName } from './catalog.js';
+import { policyOf, type JobName, type QueuedJob } from './catalog.js';
 
 /** One queue for every job name: workers run them all, so one queue keeps FIFO fairness across names. */
 export const JOBS_QUEUE = 'jobs';
@@ -24,18 +24,8 @@ export function createJobsQueue(config: Pick<Config, 'REDIS_PREFIX'>, connection
   return new Queue<JobEnvelope, unknown, JobName>(JOBS_QUEUE, { connection, prefix: bullPrefix(config) });
 }
 
-/** A job as the services hand it to the queue (the domain's QueuedJob). */
-interface Enqueued {
-  id: string;
-  name: JobName;
-  ownerId: number;
-  data: unknown;
-  delay?: number | undefined;
-  priority?: number | undefined;
-}
-
 /** Adds a job under its Postgres row's id, with the catalog's attempts, backoff and retention for its name. */
-export async function addJob(queue: JobsQueue, job: Enqueued): Promise<void> {
+export async function addJob(queue: JobsQueue, job: QueuedJob): Promise<void> {
   const { attempts, backoff, removeOnComplete, removeOnFail } = policyOf(job.name);
   const options = { jobId: job.id, attempts, backoff, removeOnComplete, removeOnFail, delay: job.delay, priority: job.priority };
   await queue.add(job.name, { owner_id: job.ownerId, data: job.data }, options);
@@ -47,7 +37,7 @@ export async function addJob(queue: JobsQueue, job: Enqueued): Promise<void> {
  */
 export function bullJobQueue(queue: JobsQueue, redis: RedisClient, config: Pick<Config, 'REDIS_PREFIX'>) {
   return {
-    enqueue: (job: Enqueued) => addJob(queue, job),
+    enqueue: (job: QueuedJob) => addJob(queue, job),
     stateOf: (jobId: string): Promise<string> => queue.getJobState(jobId),
     // remove() refuses a locked (active) job, which settles the race with a worker fetching it now.
     remove: async (jobId: string) => (await queue.remove(jobId)) === 1,

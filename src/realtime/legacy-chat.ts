@@ -15,7 +15,7 @@ type LegacySocket = Socket<LegacyClientToServerEvents, LegacyServerToClientEvent
 const conversationOf = (nsp: Namespace) => Number(LEGACY_NAMESPACE.exec(nsp.name)![1]);
 
 /** Membership is checked at connect (within the handshake deadline): a non-member never gets a legacy socket. */
-export function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
+function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
   return async (socket: LegacySocket, next: (err?: Error) => void) => {
     const conversationId = conversationOf(socket.nsp);
     // Beyond Postgres's integer no conversation exists; asking would fail as `unavailable`.
@@ -34,7 +34,7 @@ export function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DE
  * `/chat/<id>`: the old one-connection-per-conversation protocol. Messages go through the
  * same message service as /inbox (stored, then broadcast to both), so they flow both ways.
  */
-export function onLegacyConnection(ctx: RealtimeContext) {
+function onLegacyConnection(ctx: RealtimeContext) {
   return (socket: LegacySocket) => {
     const conversationId = conversationOf(socket.nsp);
     const log = ctx.log.child({ socket: socket.id, user: socket.data.user.id, conversation: conversationId });

@@ -94,7 +94,7 @@ export async function insertMessages(sql: Executor, ms: readonly NewMessage[]): 
   });
 }
 
-export async function findByClientMsgId(sql: Executor, senderId: number, clientMsgId: string): Promise<MessageRecord | null> {
+async function findByClientMsgId(sql: Executor, senderId: number, clientMsgId: string): Promise<MessageRecord | null> {
   const rows = await sql<MessageRecord[]>`
     select m.*, u.name as sender_name, u.avatar_url as sender_avatar
     from messages m join users u on u.id = m.sender_id

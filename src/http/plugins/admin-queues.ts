@@ -22,7 +22,7 @@ export async function adminQueues(app: FastifyInstance, { config }: { config: Co
   const admins = new Set(config.ADMIN_USER_IDS);
   // Answered here rather than thrown: the board's routes have their own error handler.
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const auth = await app.sessions.fromCookieHeader(request.headers.cookie);
+    const auth = await app.sessionCookie.fromCookieHeader(request.headers.cookie);
     if (auth && admins.has(auth.user.id)) {
       request.auth = auth;
       return;

@@ -17,7 +17,7 @@ const SESSION_COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE}=`);
  *   or `none` for a user's own navigation) or its `Referer` is an allowed origin;
  * - without either, it is a non-browser client acting on its own behalf: allowed.
  */
-export function mayChangeState(headers: FastifyRequest['headers'], policy: OriginPolicy): boolean {
+function mayChangeState(headers: FastifyRequest['headers'], policy: OriginPolicy): boolean {
   if (headers.origin !== undefined) return isAllowedOrigin(headers.origin, headers.host, policy);
   if (!SESSION_COOKIE_PRESENT.test(headers.cookie ?? '')) return true;
   const site = headers['sec-fetch-site'];

@@ -21,7 +21,7 @@ export default fp<RealtimeOptions>(
       config,
       log: app.log,
       metrics: app.metrics,
-      sessionFromCookie: app.sessions.fromCookieHeader,
+      sessionFromCookie: app.sessionCookie.fromCookieHeader,
       liveSessionIds: (ids) => app.services.sessions.liveIds(ids),
       redis: app.redis,
       inboxHandlers,

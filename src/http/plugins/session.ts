@@ -7,7 +7,8 @@ import { unauthorized } from '../../errors.js';
 
 export const SESSION_COOKIE = 'sessionid';
 
-export interface SessionResolver {
+/** The `sessionid` cookie: read (for HTTP and the socket handshake), set and cleared. */
+export interface SessionCookie {
   /** Resolves a raw `Cookie` header (HTTP or socket handshake) to a live session, or null. */
   fromCookieHeader(header: string | undefined): Promise<AuthenticatedSession | null>;
   setCookie(reply: FastifyReply, token: string): void;
@@ -16,7 +17,7 @@ export interface SessionResolver {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    sessions: SessionResolver;
+    sessionCookie: SessionCookie;
     /** onRequest hook for routes that need a logged-in user; sets `request.auth`. */
     requireAuth: (request: FastifyRequest) => Promise<void>;
   }
@@ -45,13 +46,13 @@ export default fp<{ config: Config }>(
       return app.services.sessions.resolve(unsigned.value);
     };
 
-    const resolver: SessionResolver = {
+    const resolver: SessionCookie = {
       fromCookieHeader: (header) => fromSignedValue(header ? app.parseCookie(header)[SESSION_COOKIE] : undefined),
       setCookie: (reply, token) => void reply.setCookie(SESSION_COOKIE, token, cookieOptions),
       clearCookie: (reply) => void reply.clearCookie(SESSION_COOKIE, { path: '/' }),
     };
 
-    app.decorate('sessions', resolver);
+    app.decorate('sessionCookie', resolver);
     app.decorateRequest('auth', null);
     app.decorate('requireAuth', async (request: FastifyRequest) => {
       request.auth = await resolver.fromCookieHeader(request.headers.cookie);

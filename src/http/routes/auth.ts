@@ -16,19 +16,19 @@ const authRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { conf
 
   app.post('/api/auth/register', { onRequest: perIp, schema: { body: registerBody, response: { 201: userReply } } }, async (request, reply) => {
     const { user, token } = await auth.register(request.body);
-    app.sessions.setCookie(reply, token);
+    app.sessionCookie.setCookie(reply, token);
     return reply.status(201).send({ user });
   });
 
   app.post('/api/auth/login', { onRequest: perIp, schema: { body: loginBody, response: { 200: userReply } } }, async (request, reply) => {
     const { user, token } = await auth.login(request.body, request.ip);
-    app.sessions.setCookie(reply, token);
+    app.sessionCookie.setCookie(reply, token);
     return { user };
   });
 
   app.post('/api/auth/logout', { onRequest: app.requireAuth }, async (request, reply) => {
     await auth.logout(request.auth!);
-    app.sessions.clearCookie(reply);
+    app.sessionCookie.clearCookie(reply);
     return reply.status(204).send();
   });
 
