@@ -19,8 +19,11 @@ export interface ProcessorContext {
   signal: AbortSignal;
   /** Stores, then publishes, progress (0..100) and a short status text such as "step 3/10". */
   progress(percent: number, statusText?: string | null): Promise<void>;
-  /** What a job may read or store: the same services a hub has for jobs, never the database itself. */
-  services: JobServices;
+  /**
+   * What a job may read or enqueue: the job services a hub has too, never the database itself.
+   * Its own changes go through `progress` (the job status store stays the run's).
+   */
+  services: Omit<JobServices, 'jobStatus'>;
   config: Config;
   log: Logger;
 }
