@@ -9,8 +9,10 @@ import jobMetrics from './http/plugins/job-metrics.js';
 import metricsPlugin from './http/plugins/metrics.js';
 import originGuard from './http/plugins/origin-guard.js';
 import queuesPlugin from './http/plugins/queues.js';
+import realtimePlugin from './http/plugins/realtime.js';
 import redisPlugin from './http/plugins/redis.js';
 import securityPlugin from './http/plugins/security.js';
+import servicesPlugin from './http/plugins/services.js';
 import sessionPlugin from './http/plugins/session.js';
 import socketIoPlugin from './http/plugins/socket-io.js';
 import staticSite from './http/plugins/static-site.js';
@@ -54,16 +56,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(redisPlugin, { config });
   await app.register(originGuard, { config });
   await app.register(securityPlugin, { config });
-  await app.register(sessionPlugin, { config });
-  await app.register(socketIoPlugin, { config, inboxHandlers: [jobWatchHandlers] });
+  // The Broadcaster and the queue first: the services publish and enqueue through them; the
+  // sockets are served last, over the services and the session cookie.
+  await app.register(socketIoPlugin, { config });
   await app.register(queuesPlugin, { config });
+  await app.register(servicesPlugin, { config });
+  await app.register(sessionPlugin, { config });
+  await app.register(realtimePlugin, { config, inboxHandlers: [jobWatchHandlers] });
   await app.register(jobMetrics, { config });
 
   await app.register(docsPlugin);
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
   await app.register(conversationRoutes, { config });
-  await app.register(jobRoutes, { config });
+  await app.register(jobRoutes);
   await app.register(userRoutes);
   await app.register(adminQueues, { config });
   await app.register(staticSite);

@@ -6,7 +6,6 @@ import { pino, type LoggerOptions } from 'pino';
 import { startWorkers } from '../workers/start.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createDb } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { isStorageUnavailable } from './errors.js';
@@ -92,18 +91,14 @@ async function requireRedis(config: Config): Promise<void> {
 }
 
 async function migrate(config: Config): Promise<void> {
-  // Two connections: runMigrations holds one for its advisory lock while drizzle migrates on the other.
-  const migrator = createDb({ url: config.DATABASE_URL, max: 2 });
   try {
-    await runMigrations(migrator);
+    await runMigrations(config.DATABASE_URL);
   } catch (err) {
     if (!isStorageUnavailable(err)) throw err;
     const where = new URL(config.DATABASE_URL);
     throw new DevSetupError(
       `cannot reach Postgres at ${where.host}${where.pathname} (DATABASE_URL): start it, or unset DATABASE_URL to use the embedded one`,
     );
-  } finally {
-    await migrator.close();
   }
 }
 

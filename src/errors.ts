@@ -63,8 +63,8 @@ const REDIS_UNAVAILABLE_MESSAGES = new Set(['Connection is closed.', 'Command ti
 /**
  * Errors from the Postgres or Redis clients that mean "the store did not answer"
  * rather than "the request was wrong": connection refused, reset, timed out, shutting down.
- * Wrappers are looked through: drizzle rethrows driver errors as the `cause` of a
- * DrizzleQueryError, and Node's happy-eyeballs connect gives an AggregateError.
+ * Wrappers are looked through: drizzle (the migrator) rethrows driver errors as the `cause` of
+ * a DrizzleQueryError, and Node's happy-eyeballs connect gives an AggregateError.
  */
 export function isStorageUnavailable(err: unknown): boolean {
   return unavailableWithin(err, 0);

@@ -5,4 +5,4 @@
 export type * from './realtime/protocol.js';
 export { buildApp } from './app.js';
 export { loadConfig, type Config } from './config.js';
-export { createProducer, enqueueJob, type EnqueueInput, type JobProducer } from './queue/producer.js';
+export { createProducer, enqueueJob, type EnqueueInput, type JobProducer } from './producer.js';

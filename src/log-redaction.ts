@@ -1,11 +1,11 @@
 import { stdSerializers } from 'pino';
 
 /**
- * Database errors carry what a query was given: drizzle's DrizzleQueryError puts every bound
- * parameter in its message, stack and `params` (a failed INSERT into users logs the email and
- * the password hash), and a Postgres error's `detail` and message quote values ("Key (email)=
- * (...) already exists", "invalid input syntax ...: \"...\""). Logs keep only what names the
- * failure: the SQLSTATE, severity and the schema objects involved.
+ * Database errors carry what a query was given: a Postgres error's `detail` and message quote
+ * values ("Key (email)=(...) already exists", "invalid input syntax ...: \"...\""), and
+ * drizzle's DrizzleQueryError (drizzle still runs the migrations) puts every bound parameter
+ * in its message, stack and `params`. Logs keep only what names the failure: the SQLSTATE,
+ * severity and the schema objects involved.
  */
 const KEPT_FIELDS = ['code', 'severity', 'schema_name', 'table_name', 'column_name', 'data_type_name', 'constraint_name', 'routine'] as const;
 

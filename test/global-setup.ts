@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { createDb } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { createRedis } from '../src/redis.js';
 
@@ -24,9 +23,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.unsafe(`create database "${dbName}"`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
-  const handle = createDb({ url: url.toString(), max: 2 });
-  await runMigrations(handle);
-  await handle.close();
+  await runMigrations(url.toString());
 
   const redisPrefix = `inbox-test-${runId}`;
   project.provide('databaseUrl', url.toString());

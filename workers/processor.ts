@@ -1,6 +1,6 @@
-import type { Sql } from 'postgres';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
+import type { JobServices } from '../src/domain/services.js';
 import { JOB_NAMES, type JobData, type JobName } from '../src/queue/catalog.js';
 
 /** What a processor sees of its job: plain data, never a BullMQ object, so processors stay transport-free. */
@@ -19,7 +19,11 @@ export interface ProcessorContext {
   signal: AbortSignal;
   /** Stores, then publishes, progress (0..100) and a short status text such as "step 3/10". */
   progress(percent: number, statusText?: string | null): Promise<void>;
-  sql: Sql;
+  /**
+   * What a job may read or enqueue: the job services a hub has too, never the database itself.
+   * Its own changes go through `progress` (the job status store stays the run's).
+   */
+  services: Omit<JobServices, 'jobStatus'>;
   config: Config;
   log: Logger;
 }

@@ -1,21 +1,20 @@
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from 'postgres';
 import type { Config } from '../src/config.js';
-import * as jobsRepo from '../src/db/repositories/jobs.js';
-import type { IdleJob } from '../src/db/repositories/jobs.js';
+import { jobChanges, type JobChange } from '../src/domain/job-status.js';
+import type { IdleJob } from '../src/domain/jobs.js';
+import type { JobServices } from '../src/domain/services.js';
 import { CANCEL_REASON } from '../src/queue/cancel.js';
 import { JOB_CATALOG, isJobName, policyOf } from '../src/queue/catalog.js';
-import { JOBS_QUEUE, type JobEnvelope } from '../src/queue/queue.js';
-import { jobChanges, type JobChange, type JobStatusStore } from '../src/queue/status.js';
+import type { JobsQueue } from '../src/queue/queue.js';
 import type { RedisClient } from '../src/redis.js';
-import { bullPrefix } from '../src/redis-keys.js';
 
 export interface ReconcilerDeps {
-  config: Pick<Config, 'REDIS_PREFIX' | 'REDIS_CLUSTER_NODES' | 'JOB_LOCK_MS'>;
+  config: Pick<Config, 'JOB_LOCK_MS'>;
+  /** Its `close` and `ready` events tell when Redis came back. */
   redis: RedisClient;
-  sql: Sql;
-  store: JobStatusStore;
+  /** The queue to compare with (the worker's own; closed by its owner, not here). */
+  queue: JobsQueue;
+  services: Pick<JobServices, 'jobs' | 'jobStatus'>;
   log: Logger;
   /** Jobs this process is running now: never re-enqueued from here, whatever the queue says. */
   running?: () => ReadonlySet<string>;
@@ -54,8 +53,7 @@ export const REQUEUED_TEXT = 'requeued: the queue lost it (Redis restarted); sta
  * it cannot run again.
  */
 export function startReconciler(deps: ReconcilerDeps): Reconciler {
-  const queue = new Queue<JobEnvelope>(JOBS_QUEUE, { connection: deps.redis, prefix: bullPrefix(deps.config) });
-  queue.on('error', (err) => deps.log.warn({ err: err.message }, 'reconciler queue error'));
+  const queue = deps.queue;
   // Past any lock a live worker still holds on a running job that writes no progress for a while.
   const activeIdleMs = Math.max(60_000, 2 * deps.config.JOB_LOCK_MS);
   let running: Promise<void> | null = null;
@@ -89,7 +87,6 @@ export function startReconciler(deps: ReconcilerDeps): Reconciler {
       for (const t of soon) clearTimeout(t);
       afterReconnect();
       await running;
-      await queue.close();
     },
   };
 }
@@ -111,9 +108,9 @@ function onReconnect(redis: RedisClient, fn: () => void): () => void {
   };
 }
 
-async function reconcile(deps: ReconcilerDeps, queue: Queue<JobEnvelope>, queuedIdleMs: number, activeIdleMs: number): Promise<void> {
+async function reconcile(deps: ReconcilerDeps, queue: JobsQueue, queuedIdleMs: number, activeIdleMs: number): Promise<void> {
   const mine = deps.running?.() ?? new Set<string>();
-  for (const row of await jobsRepo.listIdleLiveJobs(deps.sql, queuedIdleMs, activeIdleMs, BATCH)) {
+  for (const row of await deps.services.jobs.idleLive(queuedIdleMs, activeIdleMs, BATCH)) {
     if (mine.has(row.id)) continue;
     const state = await queue.getJobState(row.id);
     if (state === 'unknown') {
@@ -121,14 +118,14 @@ async function reconcile(deps: ReconcilerDeps, queue: Queue<JobEnvelope>, queued
       continue;
     }
     const change = await verdictOf(queue, row.id, state);
-    if (change && (await deps.store.apply(row.id, change))) {
+    if (change && (await deps.services.jobStatus.apply(row.id, change))) {
       deps.log.warn({ job: row.id, was: row.state, now: change.set.state }, 'job snapshot reconciled with the queue');
     }
   }
 }
 
 /** What the queue says became of a job it still holds, when that is final; null while it may still run. */
-async function verdictOf(queue: Queue<JobEnvelope>, jobId: string, state: string): Promise<JobChange | null> {
+async function verdictOf(queue: JobsQueue, jobId: string, state: string): Promise<JobChange | null> {
   if (state !== 'completed' && state !== 'failed') return null;
   const job = await queue.getJob(jobId);
   if (!job) return null; // trimmed between the two reads: the next pass sees it as unknown
@@ -142,16 +139,16 @@ async function verdictOf(queue: Queue<JobEnvelope>, jobId: string, state: string
  * has left. `waiting` is stored first, so the new attempt's `active` can never be overwritten
  * by it; the job id is the row's, so two workers doing this at once enqueue it once.
  */
-async function requeueOrFail(deps: ReconcilerDeps, queue: Queue<JobEnvelope>, row: IdleJob): Promise<void> {
+async function requeueOrFail(deps: ReconcilerDeps, queue: JobsQueue, row: IdleJob): Promise<void> {
   const plan = requeuePlan(row);
   if (!plan) {
-    if (await deps.store.apply(row.id, jobChanges.failed(row.attempts_made, LOST_JOB_ERROR))) {
+    if (await deps.services.jobStatus.apply(row.id, jobChanges.failed(row.attempts_made, LOST_JOB_ERROR))) {
       deps.log.warn({ job: row.id, was: row.state }, 'job lost from the queue and cannot run again: failed');
     }
     return;
   }
-  if (!(await deps.store.apply(row.id, jobChanges.requeued(REQUEUED_TEXT)))) return;
-  await queue.add(row.name, { owner_id: row.owner_id, data: plan.data }, { jobId: row.id, ...plan.options });
+  if (!(await deps.services.jobStatus.apply(row.id, jobChanges.requeued(REQUEUED_TEXT)))) return;
+  await queue.add(plan.name, { owner_id: row.owner_id, data: plan.data }, { jobId: row.id, ...plan.options });
   deps.log.warn({ job: row.id, was: row.state }, 'job lost from the queue: enqueued again from its row');
 }
 
@@ -161,5 +158,5 @@ function requeuePlan(row: IdleJob) {
   const { attempts, backoff, removeOnComplete, removeOnFail } = policyOf(row.name);
   const left = attempts - row.attempts_made;
   if (!parsed.success || left < 1) return null;
-  return { data: parsed.data, options: { attempts: left, backoff, removeOnComplete, removeOnFail } };
+  return { name: row.name, data: parsed.data, options: { attempts: left, backoff, removeOnComplete, removeOnFail } };
 }

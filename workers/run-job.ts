@@ -1,20 +1,19 @@
 import { Backoffs, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from 'postgres';
 import type { Config } from '../src/config.js';
-import { JOB_CATALOG, isJobName, policyOf, type JobData, type JobName } from '../src/queue/catalog.js';
-import { findJob } from '../src/db/repositories/jobs.js';
+import { jobChanges } from '../src/domain/job-status.js';
+import type { JobServices } from '../src/domain/services.js';
 import { CANCEL_REASON, isAbortRequested } from '../src/queue/cancel.js';
+import { JOB_CATALOG, isJobName, policyOf, type JobData, type JobName } from '../src/queue/catalog.js';
 import type { JobEnvelope } from '../src/queue/queue.js';
-import { jobChanges, type JobStatusStore } from '../src/queue/status.js';
 import type { RedisClient } from '../src/redis.js';
+import { JobCancelledError } from './outcomes.js';
 import type { Processor, ProcessorContext, ProcessorJob } from './processor.js';
-import { JobCancelledError } from './status.js';
 
 export interface RunDeps {
   processors: ReadonlyMap<string, Processor>;
-  store: JobStatusStore;
-  sql: Sql;
+  /** Every change goes through the job status store: stored, then published to the job's room. */
+  services: JobServices;
   redis: RedisClient;
   config: Config;
   log: Logger;
@@ -38,7 +37,7 @@ export function createBullProcessor(deps: RunDeps) {
   return async (job: BullJob, _token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> => {
     const { processor, input } = await prepare(deps, job);
     if (await isAbortRequested(deps.redis, deps.config, job.id!)) throw new JobCancelledError();
-    const started = await deps.store.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job)));
+    const started = await deps.services.jobStatus.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job)));
     // Refused: the row is already final (a run whose outcome was stored but which BullMQ could
     // not move, handed out again as stalled) or gone. Running it again would redo finished work.
     if (!started) {
@@ -53,14 +52,14 @@ export function createBullProcessor(deps: RunDeps) {
     try {
       result = await untilAborted(processor.run(input, context(deps, job, abort)), abort);
     } catch (err) {
-      const error = explain(err, signal, timeout, timeoutMs);
+      const error = attemptError(err, signal, timeout, timeoutMs);
       await storeFailure(deps, job, error);
       throw error;
     } finally {
       deps.running?.delete(job.id!);
     }
     // Only a write that still fails after the store's retries (Postgres gone for ~30 s) fails the attempt.
-    await deps.store.apply(job.id!, jobChanges.completed(job.attemptsMade + 1, result));
+    await deps.services.jobStatus.apply(job.id!, jobChanges.completed(job.attemptsMade + 1, result));
     return result;
   };
 }
@@ -72,7 +71,7 @@ export function createBullProcessor(deps: RunDeps) {
  * user's conversation.
  */
 async function prepare(deps: RunDeps, job: BullJob): Promise<{ processor: Processor; input: ProcessorJob<JobData<JobName>> }> {
-  const row = await findJob(deps.sql, job.id!);
+  const row = await deps.services.jobs.stored(job.id!);
   if (!row) throw new UnrecoverableError('the job has no ownership row in Postgres');
   if (row.name !== job.name) throw new UnrecoverableError(`the queued name "${job.name}" differs from the stored "${row.name}"`);
   const processor = deps.processors.get(row.name);
@@ -91,14 +90,14 @@ function startText(job: BullJob): string {
 function context(deps: RunDeps, job: BullJob, signal: AbortSignal): ProcessorContext {
   return {
     signal,
-    sql: deps.sql,
+    services: deps.services,
     config: deps.config,
     log: deps.log.child({ job: job.id, name: job.name }),
     progress: async (percent, statusText = null) => {
       // An abandoned attempt must not keep writing over the outcome that replaced it.
       if (signal.aborted) return;
       const progress = Math.min(100, Math.max(0, Math.round(percent)));
-      await deps.store.apply(job.id!, jobChanges.progress(progress, statusText?.slice(0, STATUS_TEXT_MAX) ?? null));
+      await deps.services.jobStatus.apply(job.id!, jobChanges.progress(progress, statusText?.slice(0, STATUS_TEXT_MAX) ?? null));
     },
   };
 }
@@ -115,7 +114,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** An abort becomes a cancel (never retried) or a timeout (retried like any failure); other errors pass through. */
-function explain(err: unknown, cancel: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): Error {
+function attemptError(err: unknown, cancel: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): Error {
   if (cancel?.aborted && cancel.reason === CANCEL_REASON) return new JobCancelledError();
   if (timeout.aborted) return new Error(`timed out after ${timeoutMs} ms`);
   return err instanceof Error ? err : new Error(String(err));
@@ -130,16 +129,16 @@ async function storeFailure(deps: RunDeps, job: BullJob, error: Error): Promise<
   const attemptsMade = job.attemptsMade + 1;
   try {
     if (error instanceof JobCancelledError) {
-      await deps.store.apply(job.id!, jobChanges.cancelled(attemptsMade));
+      await deps.services.jobStatus.apply(job.id!, jobChanges.cancelled(attemptsMade));
       return;
     }
     const delay = await retryDelay(job, error, attemptsMade);
     if (delay === null) {
-      await deps.store.apply(job.id!, jobChanges.failed(attemptsMade, error.message));
+      await deps.services.jobStatus.apply(job.id!, jobChanges.failed(attemptsMade, error.message));
       return;
     }
-    if (!(await deps.store.apply(job.id!, jobChanges.attemptFailed(attemptsMade, error.message)))) return;
-    await deps.store.apply(job.id!, jobChanges.retryScheduled(delay > 0 ? 'delayed' : 'waiting', delay));
+    if (!(await deps.services.jobStatus.apply(job.id!, jobChanges.attemptFailed(attemptsMade, error.message)))) return;
+    await deps.services.jobStatus.apply(job.id!, jobChanges.retryScheduled(delay > 0 ? 'delayed' : 'waiting', delay));
   } catch (err) {
     deps.log.error({ err, job: job.id }, 'could not store a failed attempt');
   }

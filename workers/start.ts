@@ -2,18 +2,26 @@ import { Worker } from 'bullmq';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../src/config.js';
 import { createDb, type DbHandle } from '../src/db/client.js';
+import { createJobServices, type JobServices } from '../src/domain/services.js';
 import { loggerOptions } from '../src/logger.js';
 import type { JobName } from '../src/queue/catalog.js';
 import { CANCEL_REASON } from '../src/queue/cancel.js';
-import { JOBS_QUEUE, type JobEnvelope } from '../src/queue/queue.js';
+import { bullJobQueue, createJobsQueue, JOBS_QUEUE, type JobEnvelope } from '../src/queue/queue.js';
+import { createRoomEmitter } from '../src/realtime/room-emitter.js';
 import { createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../src/redis.js';
 import { bullPrefix } from '../src/redis-keys.js';
 import { listenForCancels } from './cancel.js';
+import { reportOutcomes } from './outcomes.js';
 import { assertOneProcessorPerJob, type Processor } from './processor.js';
 import { PROCESSORS } from './processors/index.js';
 import { startReconciler } from './reconcile.js';
 import { createBullProcessor, type RunDeps } from './run-job.js';
-import { reportOutcomes, workerStatusStore } from './status.js';
+
+/**
+ * How long a worker keeps retrying a status or progress write while Postgres is unreachable
+ * (a restart, a failover) before the attempt fails: the job waits and then goes on from where it was.
+ */
+export const STATUS_RETRY_MS = 30_000;
 
 export interface StartWorkersOptions {
   log?: Logger;
@@ -39,24 +47,45 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
     await db.close();
     throw err;
   });
-  const store = workerStatusStore(db.sql, redis, config, log);
+  const queue = createJobsQueue(config, redis);
+  queue.on('error', (err) => log.warn({ err: err.message }, 'worker queue error'));
+  const services = workerServices(db, redis, queue, config, log);
   const running = new Set<string>();
-  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), store, sql: db.sql, redis, config, log, running });
-  const outcomes = reportOutcomes(worker, { store, redis, config, log });
+  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), services, redis, config, log, running });
+  const outcomes = reportOutcomes(worker, { store: services.jobStatus, redis, config, log });
   const cancels = await listenForCancels(config, (jobId) => void worker.cancelJob(jobId, CANCEL_REASON), log);
   void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'));
   await worker.waitUntilReady();
-  const reconciler = startReconciler({ config, redis, sql: db.sql, store, log, running: () => running });
+  const reconciler = startReconciler({ config, redis, queue, services, log, running: () => running });
   return {
     close: async () => {
       await worker.close();
       await outcomes.flush();
       await reconciler.close();
       await cancels.close();
+      await queue.close();
       await redis.quit().catch(() => redis.disconnect());
       await db.close();
     },
   };
+}
+
+/**
+ * The job services, built as a hub builds them (src/domain/services.ts), publishing through
+ * the Redis room emitter: every change is stored, then emitted as `job:status` into
+ * `job_<id>` of /inbox through the adapter protocol, so a watcher on any hub pod sees it.
+ */
+function workerServices(db: DbHandle, redis: RedisClient, queue: ReturnType<typeof createJobsQueue>, config: Config, log: Logger): JobServices {
+  return createJobServices({
+    sql: db.sql,
+    config,
+    publisher: createRoomEmitter(redis, config),
+    queue: bullJobQueue(queue, redis, config),
+    jobStatus: {
+      retryForMs: STATUS_RETRY_MS,
+      onRetry: (jobId, err, attempt) => log.warn({ job: jobId, attempt, err: (err as Error).message }, 'job status write: Postgres unreachable, retrying'),
+    },
+  });
 }
 
 /** Created stopped: it runs once the cancel subscription is live, so a running job can always be reached. */
@@ -78,7 +107,7 @@ async function openDatabase(config: Config): Promise<DbHandle> {
   // Every concurrent job may hold a connection, plus one for outcomes stored from events.
   const handle = createDb({ url: config.DATABASE_URL, max: config.WORKER_CONCURRENCY + 1 });
   try {
-    await handle.sql`select 1`;
+    await handle.ping();
     return handle;
   } catch (err) {
     await handle.close();

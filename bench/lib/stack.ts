@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { createDb } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
 import { createRedis } from '../../src/redis.js';
 import { freePort, startService, type Service } from './services.js';
@@ -101,12 +100,7 @@ export async function createStore(): Promise<BenchStore> {
   await admin.unsafe(`create database "${dbName}"`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
-  const handle = createDb({ url: url.toString(), max: 2 });
-  try {
-    await runMigrations(handle);
-  } finally {
-    await handle.close();
-  }
+  await runMigrations(url.toString());
   const redisPrefix = `inbox-bench-${runId}`;
   return {
     runId,

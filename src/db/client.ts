@@ -1,14 +1,14 @@
-import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import * as schema from './schema/index.js';
 
-export type Database = PostgresJsDatabase<typeof schema>;
-/** A database handle or an open transaction: repositories accept either so services can compose them. */
-export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
+/** The pool: the one way the processes reach Postgres (postgres.js tagged SQL, in src/db/repositories/). */
+export type Sql = postgres.Sql;
+/** The pool or an open transaction (`sql.begin(tx => ...)`): repositories take either, so services compose them. */
+export type Executor = postgres.ISql;
 
 export interface DbHandle {
-  db: Database;
-  sql: postgres.Sql;
+  sql: Sql;
+  /** One round trip (`select 1`): boot checks and readiness probes. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,14 +74,9 @@ export function createDb({
       ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs }),
     },
   });
-  const db = drizzle(sql, { schema });
-  return { db, sql, close: () => sql.end({ timeout: CLOSE_TIMEOUT_S }) };
-}
-
-/**
- * drizzle's postgres-js driver turns off postgres.js' date parsing, so raw queries see
- * timestamps as Postgres text ("2025-11-06 05:55:00.123+00"); this normalises both forms.
- */
-export function toIso(value: Date | string): string {
-  return (value instanceof Date ? value : new Date(value)).toISOString();
+  return {
+    sql,
+    ping: async () => void (await sql`select 1`),
+    close: () => sql.end({ timeout: CLOSE_TIMEOUT_S }),
+  };
 }

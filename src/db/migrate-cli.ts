@@ -1,17 +1,11 @@
 import { loadConfig, ConfigError } from '../config.js';
-import { createDb } from './client.js';
 import { runMigrations } from './migrate.js';
 
 /** `npm run db:migrate`: applies pending migrations; running it again is harmless. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const handle = createDb({ url: config.DATABASE_URL, max: 2 });
-  try {
-    await runMigrations(handle);
-    process.stdout.write('migrations applied\n');
-  } finally {
-    await handle.close();
-  }
+  await runMigrations(config.DATABASE_URL);
+  process.stdout.write('migrations applied\n');
 }
 
 main().catch((err: unknown) => {

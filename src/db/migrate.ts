@@ -1,7 +1,9 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
-import type { DbHandle } from './client.js';
+import postgres from 'postgres';
+import { POOL_TIMEOUTS } from './client.js';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -9,16 +11,24 @@ export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'mig
 const MIGRATION_LOCK_ID = 7_342_001;
 
 /**
- * Applies pending migrations. An advisory lock makes it safe for several pods
- * (or `npm run db:migrate` next to `npm run dev`) to start at once.
+ * Applies pending migrations (drizzle's migrator, over the committed files in migrations/).
+ * An advisory lock makes it safe for several pods (or `npm run db:migrate` next to
+ * `npm run dev`) to start at once.
+ *
+ * It opens a connection of its own rather than borrowing a pool: drizzle's postgres-js driver
+ * rewrites the client's type parsers (it turns off date parsing), which must never happen to
+ * a pool the repositories read with. One connection holds the lock and runs the migrations.
  */
-export async function runMigrations({ db, sql }: DbHandle): Promise<void> {
-  const reserved = await sql.reserve();
+export async function runMigrations(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, connect_timeout: POOL_TIMEOUTS.connectTimeout, onnotice: () => {} });
   try {
-    await reserved`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-    await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    try {
+      await migrate(drizzle(sql), { migrationsFolder: MIGRATIONS_DIR });
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
+    }
   } finally {
-    await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
-    reserved.release();
+    await sql.end({ timeout: 2 });
   }
 }

@@ -1,16 +1,20 @@
-import type { JobState } from '../db/schema/index.js';
+import type { JobRow } from '../db/rows.js';
+import type { JobDto } from '../schemas/objects.js';
 
-/** The contract's `job` object: exactly these keys. */
-export interface JobDto {
-  job_id: string;
-  name: string;
-  state: JobState;
-  progress: number;
-  status_text: string | null;
-  result: unknown;
-  error: string | null;
-  attempts_made: number;
-  created_at: string;
-  updated_at: string;
-  seq: number;
+export type { JobDto };
+
+export function toJobDto(r: JobRow): JobDto {
+  return {
+    job_id: r.id,
+    name: r.name,
+    state: r.state,
+    progress: r.progress,
+    status_text: r.status_text,
+    result: r.result ?? null,
+    error: r.error,
+    attempts_made: r.attempts_made,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
+    seq: r.seq,
+  };
 }

@@ -1,88 +1,176 @@
-import type { Sql } from 'postgres';
-import type { Config } from '../config.js';
-import { toIso } from '../db/client.js';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Sql } from '../db/client.js';
+import * as conversationsRepo from '../db/repositories/conversations.js';
 import * as jobsRepo from '../db/repositories/jobs.js';
-import type { JobRecord } from '../db/repositories/jobs.js';
-import { conflict, forbidden, notFound } from '../errors.js';
-import { requestAbort } from '../queue/cancel.js';
-import type { JobsQueue } from '../queue/queue.js';
-import { jobChanges, type JobStatusStore } from '../queue/status.js';
-import type { RedisClient } from '../redis.js';
-import type { JobDto } from './job-dto.js';
+import type { IdleJob } from '../db/repositories/jobs.js';
+import type { JobRow } from '../db/rows.js';
+import { conflict, forbidden, invalidPayload, notFound, unavailable } from '../errors.js';
+import { memberFieldOf, parseJobInput, type JobName } from '../queue/catalog.js';
+import { idNumber } from '../schemas/common.js';
+import type { Caller } from './caller.js';
+import { toJobDto, type JobDto } from './job-dto.js';
+import { jobChanges, type JobStatusStore } from './job-status.js';
+import type { JobQueue } from './ports.js';
 
-/** What the hub's job operations need; built once by the queues plugin. */
-export interface JobDeps {
-  sql: Sql;
-  queue: JobsQueue;
-  redis: RedisClient;
-  config: Pick<Config, 'REDIS_PREFIX'>;
-  status: JobStatusStore;
+export type { IdleJob };
+
+/** A job to enqueue: a catalog name, its data, the user who owns it, and optional scheduling. */
+export interface EnqueueInput {
+  name: string;
+  data?: unknown;
+  /** The user who may see and watch the job; must exist. */
+  ownerId: number;
+  /** Milliseconds before the job may start; it is `delayed` until then. */
+  delay?: number;
+  /** BullMQ priority: 1 is the highest; unset jobs run first-in first-out before prioritised ones. */
+  priority?: number;
 }
 
-export function toJobDto(r: JobRecord): JobDto {
-  return {
-    job_id: r.id,
-    name: r.name,
-    state: r.state,
-    progress: r.progress,
-    status_text: r.status_text,
-    result: r.result ?? null,
-    error: r.error,
-    attempts_made: r.attempts_made,
-    created_at: toIso(r.created_at),
-    updated_at: toIso(r.updated_at),
-    seq: r.seq,
-  };
+const scheduling = z.object({
+  ownerId: idNumber(),
+  delay: z.number().int().min(0).max(365 * 24 * 3600 * 1000).optional(),
+  priority: z.number().int().min(1).max(2_097_152).optional(),
+});
+
+/**
+ * Validates, writes the ownership row, then adds the job to the queue: the row exists before
+ * any worker can start the job, so its owner can always be authorised to watch it.
+ * Unknown names and bad data throw `invalid_payload` before anything is stored or enqueued.
+ * A hub (POST /api/jobs) and a producer in another service (src/producer.ts) both come here.
+ */
+export async function enqueueJob(input: EnqueueInput, deps: { sql: Sql; queue: Pick<JobQueue, 'enqueue'> }): Promise<JobDto> {
+  const { name, data } = parseJobInput(input.name, input.data);
+  const options = parseScheduling(input);
+  await assertOwnerMayRun(deps.sql, name, options.ownerId, data);
+  const row = await insertOwnership(deps.sql, name, data, options);
+  try {
+    await deps.queue.enqueue({ id: row.id, name, ownerId: options.ownerId, data, delay: options.delay, priority: options.priority });
+  } catch (err) {
+    await jobsRepo.deleteJob(deps.sql, row.id).catch(() => {});
+    // The Redis error stays out of the reply but goes to the log with the 503.
+    throw Object.assign(unavailable('The queue is unavailable; nothing was enqueued'), { cause: err });
+  }
+  // Creation is not published: nobody can be watching a job whose id has not been handed out yet.
+  return toJobDto(row);
 }
 
-/** Over HTTP another user's job answers 404 like an unknown one: its existence is not revealed. */
-export async function getOwnJob(sql: Sql, ownerId: number, jobId: string): Promise<JobDto> {
-  return toJobDto(await ownRecord(sql, ownerId, jobId));
-}
-
-export async function listOwnJobs(sql: Sql, ownerId: number, limit: number): Promise<JobDto[]> {
-  return (await jobsRepo.listJobsOfOwner(sql, ownerId, limit)).map(toJobDto);
-}
-
-/** The socket contract distinguishes them: `forbidden` for another user's job, `not_found` for none. */
-export async function assertWatchable(sql: Sql, userId: number, jobId: string): Promise<void> {
-  const row = await jobsRepo.findJob(sql, jobId);
-  if (!row) throw notFound('Job');
-  if (row.owner_id !== userId) throw forbidden('Only the owner of a job can watch it');
+function parseScheduling(input: EnqueueInput) {
+  const parsed = scheduling.safeParse({ ownerId: input.ownerId, delay: input.delay, priority: input.priority });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidPayload(`${issue?.path.join('.') ?? 'options'}: ${issue?.message ?? 'is invalid'}`);
+  }
+  return parsed.data;
 }
 
 /**
- * Cancels a job. A waiting or delayed job is removed from the queue, so it never runs, and is
- * stored as `cancelled` here. An active one cannot be removed (its worker holds the lock): its
- * worker is asked to abort it, and that worker stores `cancelled`; the reply is the snapshot of the moment.
+ * The catalog names the conversation a job touches; a non-member gets `invalid_payload`, the
+ * same answer as for a conversation that does not exist: "bad data" in the contract's terms,
+ * and it reveals nothing about others' conversations.
  */
-export async function cancelJob(deps: JobDeps, ownerId: number, jobId: string): Promise<JobDto> {
-  const row = await ownRecord(deps.sql, ownerId, jobId);
-  if (row.state === 'cancelled') return toJobDto(row);
-  if (row.state === 'completed') throw conflict('Job has already completed');
-  const queued = await deps.queue.getJobState(jobId);
-  if (queued === 'completed' || queued === 'failed') throw conflict(`Job has already ${queued}`);
-  // Gone from Redis: finished and trimmed by retention, or lost with Redis' data; either way it cannot run.
-  if (queued === 'unknown') {
-    if (row.state === 'failed') throw conflict('Job has already failed');
-    return markCancelled(deps, row);
+async function assertOwnerMayRun(sql: Sql, name: JobName, ownerId: number, data: unknown): Promise<void> {
+  const field = memberFieldOf(name);
+  if (field === undefined) return;
+  const conversationId = (data as Record<string, number>)[field]!;
+  if (!(await conversationsRepo.isMember(sql, conversationId, ownerId))) {
+    throw invalidPayload(`data.${field}: not a conversation you are a member of`);
   }
-  // remove() refuses a locked (active) job, which settles the race with a worker fetching it now.
-  if ((await deps.queue.remove(jobId)) === 1) return markCancelled(deps, row);
-  await requestAbort(deps.redis, deps.config, jobId);
-  return toJobDto((await jobsRepo.findJob(deps.sql, jobId)) ?? row);
 }
 
-async function markCancelled(deps: JobDeps, row: JobRecord): Promise<JobDto> {
-  const stored = await deps.status.apply(row.id, jobChanges.cancelled());
-  if (stored) return stored;
-  const now = (await jobsRepo.findJob(deps.sql, row.id)) ?? row;
-  if (now.state !== 'cancelled') throw conflict(`Job has already ${now.state}`);
-  return toJobDto(now);
+async function insertOwnership(sql: Sql, name: JobName, data: unknown, options: z.infer<typeof scheduling>) {
+  const state = options.delay ? 'delayed' : 'waiting';
+  try {
+    return await jobsRepo.insertJob(sql, { id: randomUUID(), ownerId: options.ownerId, name, data, state });
+  } catch (err) {
+    if (jobsRepo.isUnknownOwner(err)) throw invalidPayload('ownerId: no such user');
+    throw err;
+  }
 }
 
-async function ownRecord(sql: Sql, ownerId: number, jobId: string): Promise<JobRecord> {
+/** Over HTTP another user's job answers 404 like an unknown one: its existence is not revealed. */
+export async function ownJob(sql: Sql, ownerId: number, jobId: string): Promise<JobRow> {
   const row = await jobsRepo.findJob(sql, jobId);
   if (!row || row.owner_id !== ownerId) throw notFound('Job');
   return row;
+}
+
+/** The job tracker's use cases, for hubs (HTTP and sockets) and workers alike. */
+export class JobService {
+  constructor(
+    private readonly sql: Sql,
+    private readonly queue: JobQueue,
+    private readonly status: JobStatusStore,
+  ) {}
+
+  enqueue(input: EnqueueInput): Promise<JobDto> {
+    return enqueueJob(input, { sql: this.sql, queue: this.queue });
+  }
+
+  async get(caller: Caller, jobId: string): Promise<JobDto> {
+    return toJobDto(await ownJob(this.sql, caller.id, jobId));
+  }
+
+  /** The caller's jobs, newest first. */
+  async list(caller: Caller, limit: number): Promise<JobDto[]> {
+    return (await jobsRepo.listJobsOfOwner(this.sql, caller.id, limit)).map(toJobDto);
+  }
+
+  /**
+   * Authorises, subscribes the caller to the job's changes, and only then reads the snapshot:
+   * a change stored after that read is also published to the subscription, so nothing is lost
+   * (the client drops what it gets twice by `seq`). Unlike HTTP, the socket contract tells
+   * `forbidden` (another user's job) from `not_found` (none).
+   */
+  async watch(caller: Caller, jobId: string, subscribe: () => Promise<void>): Promise<JobDto> {
+    const row = await jobsRepo.findJob(this.sql, jobId);
+    if (!row) throw notFound('Job');
+    if (row.owner_id !== caller.id) throw forbidden('Only the owner of a job can watch it');
+    await subscribe();
+    return this.get(caller, jobId);
+  }
+
+  /**
+   * Cancels a job. A waiting or delayed job is removed from the queue, so it never runs, and is
+   * stored as `cancelled` here. An active one cannot be removed (its worker holds the lock): its
+   * worker is asked to abort it, and that worker stores `cancelled`; the reply is the snapshot of the moment.
+   */
+  async cancel(caller: Caller, jobId: string): Promise<JobDto> {
+    const row = await ownJob(this.sql, caller.id, jobId);
+    if (row.state === 'cancelled') return toJobDto(row);
+    if (row.state === 'completed') throw conflict('Job has already completed');
+    const queued = await this.queue.stateOf(jobId);
+    if (queued === 'completed' || queued === 'failed') throw conflict(`Job has already ${queued}`);
+    // Gone from Redis: finished and trimmed by retention, or lost with Redis' data; either way it cannot run.
+    if (queued === 'unknown') {
+      if (row.state === 'failed') throw conflict('Job has already failed');
+      return this.markCancelled(row);
+    }
+    if (await this.queue.remove(jobId)) return this.markCancelled(row);
+    await this.queue.requestAbort(jobId);
+    return toJobDto((await jobsRepo.findJob(this.sql, jobId)) ?? row);
+  }
+
+  /** A worker's view of the job it is handed: the stored row is the truth, the queue only points at it. */
+  stored(jobId: string): Promise<JobRow | null> {
+    return jobsRepo.findJob(this.sql, jobId);
+  }
+
+  /** Live jobs idle for a while, oldest first, for the reconciler to compare with the queue. */
+  idleLive(queuedIdleMs: number, activeIdleMs: number, limit: number): Promise<IdleJob[]> {
+    return jobsRepo.listIdleLiveJobs(this.sql, queuedIdleMs, activeIdleMs, limit);
+  }
+
+  /** The stored snapshots of these jobs (unknown ids are skipped). */
+  async snapshots(jobIds: readonly string[]): Promise<JobDto[]> {
+    return (await jobsRepo.findJobs(this.sql, jobIds)).map(toJobDto);
+  }
+
+  private async markCancelled(row: JobRow): Promise<JobDto> {
+    const stored = await this.status.apply(row.id, jobChanges.cancelled());
+    if (stored) return stored;
+    const now = (await jobsRepo.findJob(this.sql, row.id)) ?? row;
+    if (now.state !== 'cancelled') throw conflict(`Job has already ${now.state}`);
+    return toJobDto(now);
+  }
 }

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PostgresError, Sql } from 'postgres';
+import type { PostgresError } from 'postgres';
+import type { Sql } from '../db/client.js';
 import * as messagesRepo from '../db/repositories/messages.js';
-import { AppError } from '../errors.js';
 import type { InsertOutcome, NewMessage } from '../db/repositories/messages.js';
-
-/** Called once a message is committed, in storage order per conversation, before its promise settles. */
-export type OnStored = (outcome: InsertOutcome) => void;
+import { AppError } from '../errors.js';
+import { toMessageDto } from './message-dto.js';
+import type { MessagePublisher } from './ports.js';
 
 export interface WriterOptions {
   /** Batches in flight at once: each holds a pool connection, and they overlap Postgres' fsyncs. */
@@ -25,7 +25,6 @@ interface Pending {
   message: NewMessage;
   /** performance.now() when it was written. */
   at: number;
-  onStored: OnStored | undefined;
   resolve(outcome: InsertOutcome): void;
   reject(err: unknown): void;
 }
@@ -54,7 +53,7 @@ const OUTCOME_UNKNOWN = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'C
 /** What the sender is told when a batch's outcome is unknown: a retry with the same client_msg_id is safe. */
 export const OUTCOME_UNKNOWN_MESSAGE = 'Storage did not confirm the write; retry with the same client_msg_id';
 
-function explainFailure(err: unknown): unknown {
+function senderError(err: unknown): unknown {
   if (!OUTCOME_UNKNOWN.has(String((err as { code?: unknown } | null)?.code ?? ''))) return err;
   return Object.assign(new AppError('unavailable', OUTCOME_UNKNOWN_MESSAGE), { cause: err });
 }
@@ -70,9 +69,10 @@ const MAX_BACKOFF_MS = 500;
  * idle hub adds no delay.
  *
  * Order: a conversation is in at most one batch in flight. Its messages are stored in
- * arrival order with consecutive seqs, `onStored` runs for them in seq order right after the
- * commit, and its next batch is only formed after that, so broadcasts leave this pod in seq
- * order.
+ * arrival order with consecutive seqs, each newly stored one is handed to the publisher in seq
+ * order right after the commit and before its promise settles, and the conversation's next
+ * batch is only formed after that: broadcasts leave this pod in seq order, each before its ack.
+ * A retried `client_msg_id` settles with the first stored copy and is not published again.
  */
 export class MessageWriter {
   /** Messages not yet in a batch, per conversation, in arrival order. */
@@ -94,6 +94,7 @@ export class MessageWriter {
 
   constructor(
     private readonly sql: Sql,
+    private readonly publisher: MessagePublisher,
     options: WriterOptions = {},
   ) {
     this.maxInFlight = options.maxInFlight ?? 2;
@@ -102,11 +103,11 @@ export class MessageWriter {
     this.retryForMs = options.retryForMs ?? 2000;
   }
 
-  write(message: NewMessage, onStored?: OnStored): Promise<InsertOutcome> {
+  write(message: NewMessage): Promise<InsertOutcome> {
     const key = message.clientMsgId === null ? null : `${message.senderId}:${message.clientMsgId}`;
     const first = key === null ? undefined : this.unsettled.get(key);
     if (first) return first.then((o) => (o.status === 'no_conversation' ? o : { status: 'duplicate', record: o.record }));
-    const outcome = new Promise<InsertOutcome>((resolve, reject) => this.enqueue({ message, at: performance.now(), onStored, resolve, reject }));
+    const outcome = new Promise<InsertOutcome>((resolve, reject) => this.enqueue({ message, at: performance.now(), resolve, reject }));
     if (key !== null) {
       this.unsettled.set(key, outcome);
       const forget = () => this.unsettled.delete(key);
@@ -187,9 +188,9 @@ export class MessageWriter {
   private async flush(batch: Pending[]): Promise<void> {
     try {
       const outcomes = await this.storeRetrying(batch.map((p) => p.message));
-      batch.forEach((p, i) => settle(p, outcomes[i]!));
+      batch.forEach((p, i) => this.settle(p, outcomes[i]!));
     } catch (err) {
-      const reason = explainFailure(err);
+      const reason = senderError(err);
       for (const p of batch) p.reject(reason);
     } finally {
       for (const p of batch) {
@@ -231,17 +232,19 @@ export class MessageWriter {
       return out;
     }
   }
+
+  /** The publisher first (the broadcast), then the promise (the ack): stored before either, broadcast before ack. */
+  private settle(p: Pending, outcome: InsertOutcome | Error): void {
+    if (outcome instanceof Error) return p.reject(outcome);
+    if (outcome.status === 'stored') {
+      try {
+        this.publisher.message(toMessageDto(outcome.record));
+      } catch (err) {
+        return p.reject(err);
+      }
+    }
+    p.resolve(outcome);
+  }
 }
 
 const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
-
-/** `onStored` first (the broadcast), then the promise (the ack): stored before either, broadcast before ack. */
-function settle(p: Pending, outcome: InsertOutcome | Error): void {
-  if (outcome instanceof Error) return p.reject(outcome);
-  try {
-    p.onStored?.(outcome);
-  } catch (err) {
-    return p.reject(err);
-  }
-  p.resolve(outcome);
-}

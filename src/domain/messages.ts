@@ -1,49 +1,31 @@
-import { toIso } from '../db/client.js';
-import type { Sql } from 'postgres';
+import type { Config } from '../config.js';
+import type { Sql } from '../db/client.js';
 import * as messagesRepo from '../db/repositories/messages.js';
-import type { MessageRecord } from '../db/repositories/messages.js';
-import type { MessageType } from '../db/schema/index.js';
-import { forbidden, AppError } from '../errors.js';
-import { MessageWriter } from './message-writer.js';
+import { AppError, forbidden, rateLimited } from '../errors.js';
+import type { MessageType } from '../schemas/common.js';
+import type { Caller } from './caller.js';
+import type { ConversationService } from './conversations.js';
+import { toMessageDto, type MessageDto } from './message-dto.js';
+import { MessageWriter, type WriterOptions } from './message-writer.js';
+import type { MessagePublisher } from './ports.js';
 
-/** A message exactly as the existing frontend reads it, plus `seq` and `client_msg_id`. */
-export interface MessageDto {
-  id: number;
+export type { MessageDto };
+
+/** A message to send, as every transport takes it (the socket payload's shape). */
+export interface SendMessageInput {
   conversation_id: number;
-  seq: number;
-  sender_id: string;
-  sender_name: string;
-  sender_avatar: string | null;
   message: string;
   type: MessageType;
-  created_at: string;
-  message_id: number;
-  client_msg_id: string | null;
+  client_msg_id?: string | undefined;
 }
 
-export function toMessageDto(r: MessageRecord): MessageDto {
-  return {
-    id: r.id,
-    conversation_id: r.conversation_id,
-    seq: r.seq,
-    sender_id: String(r.sender_id),
-    sender_name: r.sender_name,
-    sender_avatar: r.sender_avatar,
-    message: r.body,
-    type: r.type,
-    created_at: toIso(r.created_at),
-    message_id: r.id,
-    client_msg_id: r.client_msg_id,
-  };
+/** Takes one token of a user's message allowance; false past MESSAGE_RATE_LIMIT (src/domain/rate-limiter.ts). */
+export interface MessageRateLimit {
+  take(userId: number): Promise<boolean>;
 }
 
-export interface SendMessage {
-  conversationId: number;
-  senderId: number;
-  text: string;
-  type: MessageType;
-  clientMsgId: string | null;
-}
+/** `sync` answers this many messages when the client names no limit. */
+export const SYNC_DEFAULT_LIMIT = 100;
 
 /** Length in characters as a person counts them (code points), not UTF-16 units. */
 export const characterCount = (text: string) => {
@@ -52,59 +34,70 @@ export const characterCount = (text: string) => {
   return n;
 };
 
-export function assertLength(text: string, max: number): void {
+function assertLength(text: string, max: number): void {
   if (text.length > max && characterCount(text) > max) {
     throw new AppError('too_large', `message is longer than ${max} characters`);
   }
 }
 
-const writers = new WeakMap<Sql, MessageWriter>();
+/** Sending, paging and catching up on messages, whichever namespace or route asks. */
+export class MessageService {
+  private readonly writer: MessageWriter;
 
-/** One group-commit writer per pool, made on first use; it holds no timers, so nothing to close. */
-function writerFor(sql: Sql): MessageWriter {
-  let writer = writers.get(sql);
-  if (!writer) {
-    writer = new MessageWriter(sql);
-    writers.set(sql, writer);
+  constructor(
+    private readonly sql: Sql,
+    private readonly config: Pick<Config, 'MAX_MESSAGE_LENGTH'>,
+    private readonly limiter: MessageRateLimit,
+    private readonly conversations: ConversationService,
+    publisher: MessagePublisher,
+    writerOptions?: WriterOptions,
+  ) {
+    this.writer = new MessageWriter(sql, publisher, writerOptions);
   }
-  return writer;
-}
 
-/**
- * Stores a message from a member (the caller checked membership). `fresh` is false for
- * a retried `client_msg_id`: the first stored copy comes back and must not be broadcast again.
- * `onFresh` runs right after the commit, in seq order per conversation, for a new message
- * only: that is where to broadcast, so broadcasts leave in seq order and before the ack.
- */
-export async function storeMessage(sql: Sql, m: SendMessage, onFresh?: (message: MessageDto) => void): Promise<{ message: MessageDto; fresh: boolean }> {
-  let fresh: MessageDto | null = null;
-  const outcome = await writerFor(sql).write(
-    { conversationId: m.conversationId, senderId: m.senderId, body: m.text, type: m.type, clientMsgId: m.clientMsgId },
-    (stored) => {
-      if (stored.status !== 'stored') return;
-      fresh = toMessageDto(stored.record);
-      onFresh?.(fresh);
-    },
-  );
-  if (outcome.status === 'no_conversation') throw forbidden('Not a member of that conversation');
-  return fresh ? { message: fresh, fresh: true } : { message: toMessageDto(outcome.record), fresh: false };
-}
+  /**
+   * A member's message: length → rate limit → membership → stored → published → returned (the
+   * ack). The writer publishes it right after the commit, in seq order per conversation, before
+   * this resolves, so nothing is sent that is not stored and the broadcast leaves before the
+   * ack. A retried `client_msg_id` returns the first stored copy and is not published again.
+   */
+  async send(caller: Caller, input: SendMessageInput): Promise<MessageDto> {
+    assertLength(input.message, this.config.MAX_MESSAGE_LENGTH);
+    if (!(await this.limiter.take(caller.id))) throw rateLimited('Message rate limit exceeded');
+    await this.conversations.assertMember(caller, input.conversation_id);
+    const outcome = await this.writer.write({
+      conversationId: input.conversation_id,
+      senderId: caller.id,
+      body: input.message,
+      type: input.type,
+      clientMsgId: input.client_msg_id ?? null,
+    });
+    if (outcome.status === 'no_conversation') throw forbidden('Not a member of that conversation');
+    return toMessageDto(outcome.record);
+  }
 
-/** A page of history: the latest `limit` below `beforeSeq`, in ascending seq. */
-export async function history(sql: Sql, conversationId: number, beforeSeq: number | null, limit: number) {
-  const rows = await messagesRepo.listBefore(sql, conversationId, beforeSeq, limit);
-  const page = rows.slice(0, limit).reverse();
-  return { messages: page.map(toMessageDto), has_more: rows.length > limit };
-}
+  /** A page of history for a member: the latest `limit` below `before_seq`, in ascending seq. */
+  async history(caller: Caller, conversationId: number, page: { before_seq?: number | undefined; limit: number }) {
+    await this.conversations.assertVisible(caller, conversationId);
+    const rows = await messagesRepo.listBefore(this.sql, conversationId, page.before_seq ?? null, page.limit);
+    const messages = rows.slice(0, page.limit).reverse();
+    return { messages: messages.map(toMessageDto), has_more: rows.length > page.limit };
+  }
 
-/** What a client missed after its cursors, bounded by `limit`, oldest first. */
-export async function missedSince(
-  sql: Sql,
-  userId: number,
-  cursors: ReadonlyArray<readonly [number, number]>,
-  limit: number,
-) {
-  if (cursors.length === 0) return { messages: [], has_more: false };
-  const rows = await messagesRepo.listAfterCursors(sql, userId, cursors, limit);
-  return { messages: rows.slice(0, limit).map(toMessageDto), has_more: rows.length > limit };
+  /**
+   * Catch-up after a reconnect or a seq gap: what the caller missed after each cursor, bounded
+   * by `limit`, oldest first. It also re-reads the caller's conversations and remembers them
+   * (a socket joins the rooms it missed while offline), then checks every cursor's membership.
+   */
+  async sync(caller: Caller, input: { cursors: Record<string, number>; limit?: number | undefined }) {
+    const limit = input.limit ?? SYNC_DEFAULT_LIMIT;
+    const conversationIds = await this.conversations.idsOf(caller.id);
+    caller.memberships?.remember(conversationIds);
+    const member = new Set(conversationIds);
+    const cursors = Object.entries(input.cursors).map(([id, seq]) => [Number(id), seq] as const);
+    if (cursors.some(([id]) => !member.has(id))) throw forbidden('Not a member of every conversation in cursors');
+    if (cursors.length === 0) return { messages: [], has_more: false, conversation_ids: conversationIds };
+    const rows = await messagesRepo.listAfterCursors(this.sql, caller.id, cursors, limit);
+    return { messages: rows.slice(0, limit).map(toMessageDto), has_more: rows.length > limit, conversation_ids: conversationIds };
+  }
 }

@@ -1,47 +1,60 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Database } from '../db/client.js';
+import type { Executor } from '../db/client.js';
 import * as sessionsRepo from '../db/repositories/sessions.js';
-import type { SessionRow, UserRow } from '../db/schema/index.js';
+import type { SessionRow, UserRow } from '../db/rows.js';
 
+/** A live session and its user, as the session cookie resolves to. */
 export interface AuthenticatedSession {
   session: SessionRow;
   user: UserRow;
 }
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-/** Creates a session row and returns the raw token, which only the cookie ever holds. */
-export async function openSession(db: Database, userId: number, ttlHours: number): Promise<{ token: string; session: SessionRow }> {
-  const token = randomBytes(32).toString('base64url');
-  const session = await sessionsRepo.insertSession(db, {
-    tokenHash: hashToken(token),
-    userId,
-    expiresAt: expiryFromNow(ttlHours),
-  });
-  return { token, session };
-}
+/** Sessions behind the `sessionid` cookie: revocable rows in Postgres, only a hash of the token stored. */
+export class SessionService {
+  constructor(
+    private readonly sql: Executor,
+    private readonly ttlHours: number,
+  ) {}
 
-/**
- * Resolves a raw token to its live session. Sliding expiry: once half the lifetime
- * has passed the session is extended, so active users are never logged out.
- */
-export async function resolveToken(db: Database, token: string, ttlHours: number): Promise<AuthenticatedSession | null> {
-  const found = await sessionsRepo.findLiveSession(db, hashToken(token));
-  if (!found) return null;
-  const halfLife = (ttlHours * 3600_000) / 2;
-  if (found.session.expiresAt.getTime() - Date.now() < halfLife) {
-    const expiresAt = expiryFromNow(ttlHours);
-    await sessionsRepo.extendSession(db, found.session.id, expiresAt);
-    found.session = { ...found.session, expiresAt };
+  /** Creates a session row and returns the raw token, which only the cookie ever holds. */
+  async open(userId: number): Promise<{ token: string; session: SessionRow }> {
+    const token = randomBytes(32).toString('base64url');
+    const session = await sessionsRepo.insertSession(this.sql, {
+      tokenHash: hashToken(token),
+      userId,
+      expiresAt: this.expiryFromNow(),
+    });
+    return { token, session };
   }
-  return found;
+
+  /**
+   * Resolves a raw token to its live session. Sliding expiry: once half the lifetime
+   * has passed the session is extended, so active users are never logged out.
+   */
+  async resolve(token: string): Promise<AuthenticatedSession | null> {
+    const found = await sessionsRepo.findLiveSession(this.sql, hashToken(token));
+    if (!found) return null;
+    const halfLife = (this.ttlHours * 3600_000) / 2;
+    if (found.session.expires_at.getTime() - Date.now() < halfLife) {
+      const expiresAt = this.expiryFromNow();
+      await sessionsRepo.extendSession(this.sql, found.session.id, expiresAt);
+      found.session = { ...found.session, expires_at: expiresAt };
+    }
+    return found;
+  }
+
+  revoke(sessionId: number): Promise<void> {
+    return sessionsRepo.revokeSession(this.sql, sessionId);
+  }
+
+  /** The live sessions among `ids` (the session sweep of live sockets asks for a whole pod at once). */
+  liveIds(ids: readonly number[]): Promise<Set<number>> {
+    return sessionsRepo.liveSessionIds(this.sql, ids);
+  }
+
+  private expiryFromNow(): Date {
+    return new Date(Date.now() + this.ttlHours * 3600_000);
+  }
 }
-
-export const closeSession = (db: Database, sessionId: number) => sessionsRepo.revokeSession(db, sessionId);
-
-function expiryFromNow(ttlHours: number): Date {
-  return new Date(Date.now() + ttlHours * 3600_000);
-}
-
-/** The live sessions among `ids` (the session sweep of live sockets asks for a whole pod at once). */
-export const liveSessionIds = sessionsRepo.liveSessionIds;

@@ -1,24 +1,30 @@
-import type { UserRow } from '../db/schema/index.js';
+import type { Sql } from '../db/client.js';
+import * as usersRepo from '../db/repositories/users.js';
+import type { UserRow } from '../db/rows.js';
+import { notFound } from '../errors.js';
+import type { PeerDto, UserDto } from '../schemas/objects.js';
+import type { Caller } from './caller.js';
 
-/** The contract's `user` object: the caller themself, the only one who ever sees their email. */
-export interface UserDto {
-  id: number;
-  email: string;
-  name: string;
-  avatar_url: string | null;
+export type { PeerDto, UserDto };
+
+export function toUserDto(row: Pick<UserRow, 'id' | 'email' | 'name' | 'avatar_url'>): UserDto {
+  return { id: row.id, email: row.email, name: row.name, avatar_url: row.avatar_url };
 }
 
-/** The contract's `peer` object: any user as others see them, never with an email. */
-export interface PeerDto {
-  id: number;
-  name: string;
-  avatar_url: string | null;
+function toPeerDto(row: Pick<UserRow, 'id' | 'name' | 'avatar_url'>): PeerDto {
+  return { id: row.id, name: row.name, avatar_url: row.avatar_url };
 }
 
-export function toUserDto(row: Pick<UserRow, 'id' | 'email' | 'name' | 'avatarUrl'>): UserDto {
-  return { id: row.id, email: row.email, name: row.name, avatar_url: row.avatarUrl };
-}
+export class UserService {
+  constructor(private readonly sql: Sql) {}
 
-export function toPeerDto(row: Pick<UserRow, 'id' | 'name' | 'avatarUrl'>): PeerDto {
-  return { id: row.id, name: row.name, avatar_url: row.avatarUrl };
+  /**
+   * The user with this exact email (case aside), as a peer: the caller knows the email
+   * already, and the answer never carries one.
+   */
+  async findPeerByEmail(_caller: Caller, email: string): Promise<PeerDto> {
+    const user = await usersRepo.findUserByEmail(this.sql, email);
+    if (!user) throw notFound('User');
+    return toPeerDto(user);
+  }
 }

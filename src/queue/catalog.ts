@@ -1,8 +1,7 @@
 import type { BackoffOptions, KeepJobs } from 'bullmq';
-import type { Sql } from 'postgres';
 import { z } from 'zod';
-import { isMember } from '../domain/conversations.js';
 import { invalidPayload } from '../errors.js';
+import { idNumber } from '../schemas/common.js';
 
 /** How BullMQ treats one job name: retries, their spacing, a time limit, and how long finished jobs stay in Redis. */
 export interface JobPolicy {
@@ -18,25 +17,18 @@ export interface JobPolicy {
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 
-/** One job name: its data schema, its policy, and an optional access check on the owner. */
+/** One job name: its data schema, its policy, and what the owner must be allowed to touch. */
 interface CatalogEntry {
   schema: z.ZodType;
   policy: JobPolicy;
-  /** Runs at enqueue with validated data; throws `invalid_payload` when the owner may not run this job. */
-  authorize?(sql: Sql, ownerId: number, data: never): Promise<void>;
+  /**
+   * The data field naming a conversation the owner must be a member of. Checked at enqueue by
+   * the job service (src/domain/jobs.ts), which owns membership; the catalog only says where to look.
+   */
+  memberOf?: string;
 }
 
-const conversationExport = z.object({ conversation_id: z.number().int().min(1).max(2_147_483_647) });
-
-/**
- * A non-member gets `invalid_payload`, the same answer as for a conversation that does not
- * exist: "bad data" in the contract's terms, and it reveals nothing about others' conversations.
- */
-async function assertExportAllowed(sql: Sql, ownerId: number, data: z.infer<typeof conversationExport>): Promise<void> {
-  if (!(await isMember(sql, data.conversation_id, ownerId))) {
-    throw invalidPayload('data.conversation_id: not a conversation you are a member of');
-  }
-}
+const conversationExport = z.object({ conversation_id: idNumber() });
 
 const demoSteps = z
   .object({
@@ -63,7 +55,7 @@ export const JOB_CATALOG = {
       removeOnComplete: { age: DAY, count: 1000 },
       removeOnFail: { age: 7 * DAY, count: 5000 },
     },
-    authorize: assertExportAllowed,
+    memberOf: 'conversation_id',
   },
   'demo.steps': {
     schema: demoSteps,
@@ -79,6 +71,16 @@ export const JOB_CATALOG = {
 } as const satisfies Record<string, CatalogEntry>;
 
 export type JobName = keyof typeof JOB_CATALOG;
+
+/** One validated job on its way to the queue: its Postgres row's id, its name, owner and data, and when it may start. */
+export interface QueuedJob {
+  id: string;
+  name: JobName;
+  ownerId: number;
+  data: unknown;
+  delay?: number | undefined;
+  priority?: number | undefined;
+}
 export type JobData<N extends JobName> = z.infer<(typeof JOB_CATALOG)[N]['schema']>;
 
 export const JOB_NAMES = Object.keys(JOB_CATALOG) as JobName[];
@@ -103,8 +105,8 @@ export function parseJobInput(name: string, data: unknown): { name: JobName; dat
   return { name, data: parsed.data };
 }
 
-/** The catalog's access check for this name, if it has one. */
-export async function authorizeJob(sql: Sql, name: JobName, ownerId: number, data: unknown): Promise<void> {
+/** The data field naming the conversation an owner of this job must be in, if any. */
+export function memberFieldOf(name: JobName): string | undefined {
   const entry: CatalogEntry = JOB_CATALOG[name];
-  await entry.authorize?.(sql, ownerId, data as never);
+  return entry.memberOf;
 }

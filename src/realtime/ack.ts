@@ -82,7 +82,7 @@ function invalid(error: z.ZodError): ErrorBody {
   return { code: 'invalid_payload', message: `${where}${issue?.message ?? 'invalid payload'}` };
 }
 
-export function toErrorBody(err: unknown, log: FastifyBaseLogger, event: string): ErrorBody {
+function toErrorBody(err: unknown, log: FastifyBaseLogger, event: string): ErrorBody {
   if (err instanceof AppError) return err.toBody();
   if (isStorageUnavailable(err)) {
     log.warn({ event, err: (err as Error).message }, 'storage unavailable');

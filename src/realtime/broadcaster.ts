@@ -1,6 +1,6 @@
 import type { Namespace, Server } from 'socket.io';
-import type { ConversationDto } from '../domain/conversations.js';
-import type { MessageDto } from '../domain/messages.js';
+import type { HubPublisher } from '../domain/ports.js';
+import type { ConversationDto, JobDto, MessageDto } from '../schemas/objects.js';
 import type {
   ClientToServerEvents,
   InterServerEvents,
@@ -8,18 +8,18 @@ import type {
   SocketData,
 } from './protocol.js';
 import { allNamespaces } from './namespaces.js';
-import { chatRoom, INBOX_NAMESPACE, legacyNamespace, sessionRoom, userRoom } from './rooms.js';
+import { chatRoom, INBOX_NAMESPACE, jobIdOfRoom, jobRoom, legacyNamespace, sessionRoom, userRoom } from './rooms.js';
 
 export type InboxServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type InboxNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /**
- * The one door to the rooms. Everything here goes through the adapter, so with the
- * Redis adapter it reaches sockets on every pod.
+ * The one door to the rooms, and the hub's side of the services' publisher ports
+ * (src/domain/ports.ts): the services decide what to publish, this decides how. Everything
+ * here goes through the adapter, so with the Redis adapter it reaches sockets on every pod.
  */
-export class Broadcaster {
-  readonly inbox: InboxNamespace;
-
+export class Broadcaster implements HubPublisher {
+  private readonly inbox: InboxNamespace;
   private readonly legacy: boolean;
 
   constructor(
@@ -60,6 +60,26 @@ export class Broadcaster {
     this.inbox.to(chatRoom(conversationId)).emit('read', { conversation_id: conversationId, user_id: userId, seq });
   }
 
+  /** A job change the hub stored itself (a cancel); workers publish theirs through the Redis emitter. */
+  jobStatus(job: JobDto): void {
+    this.inbox.to(jobRoom(job.job_id)).emit('job:status', job);
+  }
+
+  /** The jobs this pod's own sockets watch: the `job_<id>` rooms its adapter holds. */
+  jobsWatchedHere(): string[] {
+    const ids: string[] = [];
+    for (const room of this.inbox.adapter.rooms.keys()) {
+      const id = jobIdOfRoom(room);
+      if (id !== null) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** A job's snapshot to this pod's watchers only (see src/realtime/job-resend.ts). */
+  jobStatusHere(job: JobDto): void {
+    this.inbox.local.to(jobRoom(job.job_id)).emit('job:status', job);
+  }
+
   /** Logout: every socket opened with the session, on every pod, in every namespace. */
   async disconnectSession(sessionId: number): Promise<void> {
     this.inbox.in(sessionRoom(sessionId)).disconnectSockets(true);
@@ -72,7 +92,7 @@ export class Broadcaster {
     allNamespaces(this.io).get(legacyNamespace(message.conversation_id))?.local.emit('message', message);
   }
 
-  disconnectLegacyLocally(sessionId: number): void {
+  private disconnectLegacyLocally(sessionId: number): void {
     for (const [name, nsp] of allNamespaces(this.io)) {
       if (name !== INBOX_NAMESPACE) nsp.local.in(sessionRoom(sessionId)).disconnectSockets(true);
     }

@@ -1,12 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Sql } from 'postgres';
 import type { Socket } from 'socket.io';
 import type { Config } from '../config.js';
-import type { HubMetrics } from '../http/plugins/metrics.js';
-import { isMember } from '../domain/conversations.js';
-import type { SharedRateLimiter } from '../domain/rate-limiter.js';
-import { forbidden } from '../errors.js';
-import type { Broadcaster } from './broadcaster.js';
+import type { Caller } from '../domain/caller.js';
+import type { Services } from '../domain/services.js';
+import type { HubMetrics } from '../metrics.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './protocol.js';
 import { chatRoom } from './rooms.js';
 
@@ -14,21 +11,23 @@ export type InboxSocket = Socket<ClientToServerEvents, ServerToClientEvents, Int
 
 /** What every socket handler needs; built once per server, never per event. */
 export interface RealtimeContext {
-  sql: Sql;
+  services: Pick<Services, 'conversations' | 'messages' | 'jobs'>;
   config: Config;
-  broadcaster: Broadcaster;
-  messageLimiter: SharedRateLimiter;
   log: FastifyBaseLogger;
   metrics: HubMetrics;
 }
 
 /**
- * Membership on every event: the socket's rooms are the cache (joined at connect and on
- * `conversation:new`); a miss asks Postgres before refusing, and heals the cache.
+ * The socket's user as the services see them. Its rooms are the membership cache: joined at
+ * connect and on `conversation:new`; a conversation the services confirm in Postgres is joined
+ * too, which is also what makes the socket get that conversation's events from then on.
  */
-export async function ensureMember(ctx: RealtimeContext, socket: { rooms: Set<string>; join(room: string): unknown }, userId: number, conversationId: number): Promise<void> {
-  const room = chatRoom(conversationId);
-  if (socket.rooms.has(room)) return;
-  if (!(await isMember(ctx.sql, conversationId, userId))) throw forbidden('Not a member of that conversation');
-  socket.join(room);
+export function callerOf(socket: Pick<InboxSocket, 'rooms' | 'join' | 'data'>): Caller {
+  return {
+    id: socket.data.user.id,
+    memberships: {
+      has: (conversationId) => socket.rooms.has(chatRoom(conversationId)),
+      remember: (conversationIds) => void socket.join(conversationIds.map(chatRoom)),
+    },
+  };
 }

@@ -1,12 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Socket } from 'socket.io';
 import type { AuthenticatedSession } from '../domain/sessions.js';
-import type { SessionResolver } from '../http/plugins/session.js';
-import { isAllowedOrigin, logRefusedOrigin, type OriginPolicy } from '../http/plugins/origin-guard.js';
 import { toUserDto } from '../domain/users.js';
+import { isAllowedOrigin, logRefusedOrigin, type OriginPolicy } from '../origin.js';
 import { withDeadline } from './ack.js';
 
 type Next = (err?: Error) => void;
+
+/** Resolves a raw `Cookie` header to its live session, or null (the HTTP session plugin gives it). */
+export type SessionFromCookie = (cookieHeader: string | undefined) => Promise<AuthenticatedSession | null>;
 
 /**
  * A session lookup is one indexed read; one that has not answered by now is waiting on a
@@ -22,7 +24,7 @@ const TIMED_OUT = Symbol('timed out');
  * before the cookie is even read (cross-site WebSocket hijacking), then the session cookie is resolved.
  */
 export function authenticateHandshake(
-  sessions: SessionResolver,
+  sessionFromCookie: SessionFromCookie,
   origins: OriginPolicy,
   log: FastifyBaseLogger,
   deadlineMs = HANDSHAKE_DEADLINE_MS,
@@ -35,7 +37,7 @@ export function authenticateHandshake(
     }
     let auth: AuthenticatedSession | null | typeof TIMED_OUT;
     try {
-      const lookup: Promise<typeof auth> = sessions.fromCookieHeader(socket.handshake.headers.cookie);
+      const lookup: Promise<typeof auth> = sessionFromCookie(socket.handshake.headers.cookie);
       auth = await withDeadline(lookup, deadlineMs, () => TIMED_OUT);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'handshake failed: session store unavailable');

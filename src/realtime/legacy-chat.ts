@@ -1,12 +1,10 @@
 import type { Namespace, Socket } from 'socket.io';
 import { Adapter } from 'socket.io-adapter';
-import { isMember } from '../domain/conversations.js';
 import { legacyMessagePayload } from '../schemas/socket.js';
 import { withAck, withDeadline } from './ack.js';
 import type { InboxServer } from './broadcaster.js';
-import type { RealtimeContext } from './context.js';
+import { callerOf, type RealtimeContext } from './context.js';
 import { HANDSHAKE_DEADLINE_MS } from './handshake.js';
-import { sendMessage } from './inbox/message.js';
 import type { LegacyClientToServerEvents, LegacyServerToClientEvents, SocketData } from './protocol.js';
 import { dropWhenEmpty } from './namespaces.js';
 import { chatRoom, LEGACY_NAMESPACE, MAX_CONVERSATION_ID, sessionRoom } from './rooms.js';
@@ -17,13 +15,13 @@ type LegacySocket = Socket<LegacyClientToServerEvents, LegacyServerToClientEvent
 const conversationOf = (nsp: Namespace) => Number(LEGACY_NAMESPACE.exec(nsp.name)![1]);
 
 /** Membership is checked at connect (within the handshake deadline): a non-member never gets a legacy socket. */
-export function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
+function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
   return async (socket: LegacySocket, next: (err?: Error) => void) => {
     const conversationId = conversationOf(socket.nsp);
     // Beyond Postgres's integer no conversation exists; asking would fail as `unavailable`.
     if (conversationId > MAX_CONVERSATION_ID) return next(new Error('forbidden'));
     try {
-      const member = isMember(ctx.sql, conversationId, socket.data.user.id);
+      const member = ctx.services.conversations.isMember(socket.data.user.id, conversationId);
       const ok = await withDeadline<boolean | null>(member, deadlineMs, () => null);
       next(ok === null ? new Error('unavailable') : ok ? undefined : new Error('forbidden'));
     } catch {
@@ -34,18 +32,21 @@ export function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DE
 
 /**
  * `/chat/<id>`: the old one-connection-per-conversation protocol. Messages go through the
- * same store-then-broadcast path as /inbox, so they flow both ways.
+ * same message service as /inbox (stored, then broadcast to both), so they flow both ways.
  */
-export function onLegacyConnection(ctx: RealtimeContext) {
+function onLegacyConnection(ctx: RealtimeContext) {
   return (socket: LegacySocket) => {
     const conversationId = conversationOf(socket.nsp);
     const log = ctx.log.child({ socket: socket.id, user: socket.data.user.id, conversation: conversationId });
     socket.join([sessionRoom(socket.data.sessionId), chatRoom(conversationId)]);
     log.info('[ChatWS] connected');
     socket.on('disconnect', (reason) => log.info({ reason }, '[ChatWS] disconnected'));
+    const caller = callerOf(socket);
     socket.on(
       'message',
-      withAck(log, 'message', legacyMessagePayload, (p) => sendMessage(ctx, socket, { ...p, conversation_id: conversationId })),
+      withAck(log, 'message', legacyMessagePayload, async (p) => ({
+        message: await ctx.services.messages.send(caller, { ...p, conversation_id: conversationId }),
+      })),
     );
   };
 }

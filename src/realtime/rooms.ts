@@ -1,3 +1,5 @@
+import { INT4_MAX } from '../schemas/common.js';
+
 /** The only builders of room names; nothing else spells them. */
 export const INBOX_NAMESPACE = '/inbox';
 
@@ -9,11 +11,13 @@ export const INBOX_NAMESPACE = '/inbox';
  */
 export const LEGACY_NAMESPACE = /^\/chat\/([1-9][0-9]{0,9})$/;
 /** The largest id Postgres stores in the `integer` primary key. */
-export const MAX_CONVERSATION_ID = 2_147_483_647;
+export const MAX_CONVERSATION_ID = INT4_MAX;
 
 export const userRoom = (userId: number) => `user_${userId}`;
 export const chatRoom = (conversationId: number) => `chat_${conversationId}`;
 export const jobRoom = (jobId: string) => `job_${jobId}`;
+/** The job id of a `job_<id>` room, or null for any other room. */
+export const jobIdOfRoom = (room: string) => (room.startsWith('job_') ? room.slice('job_'.length) : null);
 /** Every socket opened with one session, so logout can disconnect them on every pod. */
 export const sessionRoom = (sessionId: number) => `session_${sessionId}`;
 export const legacyNamespace = (conversationId: number) => `/chat/${conversationId}`;

@@ -1,7 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Server } from 'socket.io';
-import type { Database } from '../db/client.js';
-import { liveSessionIds } from '../domain/sessions.js';
 import { allNamespaces } from './namespaces.js';
 import { sessionRoom } from './rooms.js';
 
@@ -17,7 +15,8 @@ export class SessionSweep {
 
   constructor(
     private readonly io: Server<any, any, any, any>,
-    private readonly db: Database,
+    /** The live sessions among these ids (the session service's `liveIds`). */
+    private readonly liveSessionIds: (ids: readonly number[]) => Promise<Set<number>>,
     private readonly log: FastifyBaseLogger,
     everyMs: number,
   ) {
@@ -35,7 +34,7 @@ export class SessionSweep {
     try {
       const ids = this.localSessionIds();
       if (ids.size === 0) return;
-      const live = await liveSessionIds(this.db, [...ids]);
+      const live = await this.liveSessionIds([...ids]);
       const dead = [...ids].filter((id) => !live.has(id));
       // Never `in([])`: no room at all would mean every socket of the namespace.
       if (dead.length === 0) return;

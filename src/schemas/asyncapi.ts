@@ -1,7 +1,21 @@
 import { z } from 'zod';
 import { ERROR_STATUS } from '../errors.js';
 import { conversationSchema, jobSchema, messageSchema, userSchema } from './objects.js';
-import { conversationPayload, jobPayload, legacyMessagePayload, readPayload, sendMessagePayload, syncPayload } from './socket.js';
+import {
+  conversationNewEvent,
+  conversationPayload,
+  jobPayload,
+  jobWatchResult,
+  legacyMessagePayload,
+  messageResult,
+  readEvent,
+  readPayload,
+  readyEvent,
+  sendMessagePayload,
+  syncPayload,
+  syncResult,
+  typingEvent,
+} from './socket.js';
 
 /**
  * The socket protocol as an AsyncAPI 3 document, built from the zod schemas that validate
@@ -11,14 +25,10 @@ import { conversationPayload, jobPayload, legacyMessagePayload, readPayload, sen
 
 const errorBody = z.object({ code: z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS]), message: z.string() });
 const failedAck = z.object({ ok: z.literal(false), error: errorBody });
-const ok = <S extends z.ZodRawShape>(shape: S) => z.object({ ok: z.literal(true), ...shape });
-const emptyAck = ok({});
-const messageAck = ok({ message: messageSchema });
-
-// Replies and server events the hub builds itself; zod mirrors of their wire shapes.
-const readyEvent = z.object({ user: userSchema, conversation_ids: z.array(z.number().int()) });
-const typingEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int() });
-const readEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });
+/** A successful ack: `ok: true` first, then the result's fields. */
+const ok = <S extends z.ZodRawShape>(result: z.ZodObject<S>) => z.object({ ok: z.literal(true), ...result.shape });
+const emptyAck = ok(z.object({}));
+const messageAck = ok(messageResult);
 
 /** Who emits the event: the client (the hub receives it) or the hub (the client receives it). */
 type From = 'client' | 'server';
@@ -34,14 +44,14 @@ interface EventDoc {
 
 export const INBOX_EVENTS: readonly EventDoc[] = [
   { event: 'message', from: 'client', payload: sendMessagePayload, ack: messageAck, summary: 'Send a chat message. Stored before the ack and the broadcast; a repeated client_msg_id returns the first stored message and is not broadcast again. Over MAX_MESSAGE_LENGTH characters: too_large.' },
-  { event: 'sync', from: 'client', payload: syncPayload, ack: ok({ messages: z.array(messageSchema), has_more: z.boolean(), conversation_ids: z.array(z.number().int()) }), summary: 'Fetch every message above the given seq per conversation (limit 1..500, default 100), in storage order; call again with advanced cursors while has_more.' },
+  { event: 'sync', from: 'client', payload: syncPayload, ack: ok(syncResult), summary: 'Fetch every message above the given seq per conversation (limit 1..500, default 100), in storage order; call again with advanced cursors while has_more.' },
   { event: 'typing', from: 'client', payload: conversationPayload, ack: emptyAck, summary: "Tell the other member you are typing; relayed to their sockets, not to the typist's." },
   { event: 'read', from: 'client', payload: readPayload, ack: emptyAck, summary: "Move your read marker forward (never past the conversation's last seq); the conversation's room gets read." },
-  { event: 'job:watch', from: 'client', payload: jobPayload, ack: ok({ job: jobSchema }), summary: 'Watch one of your jobs: joins job_<job_id>, then acks its stored state; job:status follows every change.' },
+  { event: 'job:watch', from: 'client', payload: jobPayload, ack: ok(jobWatchResult), summary: 'Watch one of your jobs: joins job_<job_id>, then acks its stored state; job:status follows every change.' },
   { event: 'job:unwatch', from: 'client', payload: jobPayload, ack: emptyAck, summary: 'Stop watching a job.' },
   { event: 'ready', from: 'server', payload: readyEvent, summary: 'Sent once per connection after the socket joined its rooms: the user and the ids of all their conversations. Call sync with your cursors.' },
   { event: 'message', from: 'server', payload: messageSchema, summary: 'A stored message of one of your conversations (your own included). seq is per conversation, 1, 2, 3... without gaps.' },
-  { event: 'conversation:new', from: 'server', payload: z.object({ conversation: conversationSchema }), summary: 'A conversation you are a member of was created; your sockets have joined its room.' },
+  { event: 'conversation:new', from: 'server', payload: conversationNewEvent, summary: 'A conversation you are a member of was created; your sockets have joined its room.' },
   { event: 'typing', from: 'server', payload: typingEvent, summary: 'The other member is typing.' },
   { event: 'read', from: 'server', payload: readEvent, summary: "A member's stored read marker moved forward." },
   { event: 'job:status', from: 'server', payload: jobSchema, summary: 'A watched job changed; keep the highest seq per job.' },

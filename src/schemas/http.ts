@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { idNumber, INT4_MAX } from './common.js';
 import { avatarUrl, displayName } from './profile.js';
 import { pgText } from './text.js';
 
 const email = z.email('must be a valid email address').max(254);
-const id = z.number().int().min(1).max(2_147_483_647);
 /**
  * Path and query values arrive as strings; only they are converted, never JSON bodies,
  * and only plain decimal digits count (no "0x10", "1e3" or " 7").
@@ -14,7 +14,7 @@ const intFromString = (min: number, max: number) =>
     .regex(/^\d{1,10}$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
-const idFromString = intFromString(1, 2_147_483_647);
+const idFromString = intFromString(1, INT4_MAX);
 
 export const registerBody = z.object({
   email,
@@ -36,8 +36,8 @@ export const loginBody = z.object({
 });
 
 export const createConversationBody = z.object({
-  client_id: id,
-  worker_id: id,
+  client_id: idNumber(),
+  worker_id: idNumber(),
 });
 
 export const idParams = z.object({ id: idFromString });

@@ -1,6 +1,11 @@
 import { z } from 'zod';
+import { jobState, messageType } from './common.js';
 
-/** Zod mirrors of the contract's objects, used to serialize HTTP replies (extra keys are dropped). */
+/**
+ * The contract's objects: these schemas serialize HTTP replies (extra keys are dropped) and
+ * document the socket protocol, and the types below are derived from them, so the hub, its
+ * event maps (src/realtime/protocol.ts) and the docs share one definition.
+ */
 export const userSchema = z.object({
   id: z.number().int(),
   email: z.string(),
@@ -23,7 +28,7 @@ export const messageSchema = z.object({
   sender_name: z.string(),
   sender_avatar: z.string().nullable(),
   message: z.string(),
-  type: z.enum(['TEXT', 'IMAGE', 'FILE']),
+  type: messageType,
   created_at: z.string(),
   message_id: z.number().int(),
   client_msg_id: z.string().nullable(),
@@ -41,7 +46,7 @@ export const conversationSchema = z.object({
 export const jobSchema = z.object({
   job_id: z.string(),
   name: z.string(),
-  state: z.enum(['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled']),
+  state: jobState,
   progress: z.number(),
   status_text: z.string().nullable(),
   result: z.unknown().nullable(),
@@ -52,6 +57,17 @@ export const jobSchema = z.object({
   seq: z.number().int(),
 });
 
-export const errorReplySchema = z.object({
-  error: z.object({ code: z.string(), message: z.string() }),
-});
+/** The contract's `user` object: the caller themself, the only one who ever sees their email. */
+export type UserDto = z.output<typeof userSchema>;
+/** The contract's `peer` object: any user as others see them, never with an email. */
+export type PeerDto = z.output<typeof peerSchema>;
+/** A message exactly as the existing frontend reads it, plus `seq` and `client_msg_id`. */
+export type MessageDto = z.output<typeof messageSchema>;
+/**
+ * The contract's `conversation` object, as seen by one of its members. Both members are
+ * peers (no email): it is also emitted to the other member, and a conversation can be opened
+ * with anyone, so an email here would let any user list every account's email.
+ */
+export type ConversationDto = z.output<typeof conversationSchema>;
+/** The contract's `job` object: exactly these keys. */
+export type JobDto = z.output<typeof jobSchema>;

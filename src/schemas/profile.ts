@@ -1,5 +1,4 @@
 import { BlockList, isIP } from 'node:net';
-import { z } from 'zod';
 import { pgText } from './text.js';
 
 // Addresses a browser should never be sent to by another user's avatar: this host, the

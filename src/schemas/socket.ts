@@ -1,14 +1,13 @@
 import { z } from 'zod';
+import { idNumber, messageType, seqNumber } from './common.js';
+import { conversationSchema, jobSchema, messageSchema, userSchema } from './objects.js';
 import { pgText } from './text.js';
-
-const conversationId = z.number().int().min(1).max(2_147_483_647);
-const seq = z.number().int().min(0).max(2_147_483_647);
 
 /** `message` on /inbox; the length limit is checked apart so it can answer `too_large`. */
 export const sendMessagePayload = z.object({
-  conversation_id: conversationId,
+  conversation_id: idNumber(),
   message: pgText().min(1, 'must not be empty'),
-  type: z.enum(['TEXT', 'IMAGE', 'FILE']),
+  type: messageType,
   client_msg_id: pgText().min(1).max(64).optional(),
 });
 
@@ -27,11 +26,23 @@ export const syncPayload = z.object({
   cursors: z
     .unknown()
     .refine(onlyIdKeys, 'keys must be conversation ids')
-    .pipe(z.record(z.string().regex(CURSOR_KEY, 'keys must be conversation ids'), seq))
+    .pipe(z.record(z.string().regex(CURSOR_KEY, 'keys must be conversation ids'), seqNumber()))
     .refine((c) => Object.keys(c).length <= SYNC_MAX_CURSORS, `at most ${SYNC_MAX_CURSORS} cursors`),
   limit: z.number().int().min(1).max(SYNC_MAX_LIMIT).optional(),
 });
 
-export const conversationPayload = z.object({ conversation_id: conversationId });
-export const readPayload = z.object({ conversation_id: conversationId, seq });
+export const conversationPayload = z.object({ conversation_id: idNumber() });
+export const readPayload = z.object({ conversation_id: idNumber(), seq: seqNumber() });
 export const jobPayload = z.object({ job_id: pgText().min(1).max(100) });
+
+// What the hub sends: the success fields of the acks, and the server-to-client events. The hub
+// builds these itself (nothing parses them at runtime); they type src/realtime/protocol.ts and
+// describe the events in the AsyncAPI document.
+export const messageResult = z.object({ message: messageSchema });
+export const syncResult = z.object({ messages: z.array(messageSchema), has_more: z.boolean(), conversation_ids: z.array(z.number().int()) });
+export const jobWatchResult = z.object({ job: jobSchema });
+
+export const readyEvent = z.object({ user: userSchema, conversation_ids: z.array(z.number().int()) });
+export const conversationNewEvent = z.object({ conversation: conversationSchema });
+export const typingEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int() });
+export const readEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });

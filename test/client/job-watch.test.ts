@@ -4,7 +4,7 @@ import { Server } from 'socket.io';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createInboxClient, type InboxClient } from '@inbox-hub/client';
 import type { ClientToServerEvents, JobDto, ServerToClientEvents } from '../../src/realtime/protocol.js';
-import { nextEvent, outgoing, statusReached } from './client-helpers.js';
+import { outgoing, statusReached } from './client-helpers.js';
 
 /**
  * The client's job bookkeeping against a scripted `/inbox`: the test decides exactly which

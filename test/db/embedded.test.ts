@@ -48,7 +48,7 @@ describe('embedded Postgres (PGlite)', () => {
     const users = await hub.sql<{ id: number }[]>`
       insert into users (email, name, password_hash) select 'e' || g || '@example.test', 'E' || g, 'x' from generate_series(1, 2) g returning id`;
     const [conv] = await hub.sql<{ id: number }[]>`insert into conversations (client_id, worker_id) values (${users[0]!.id}, ${users[1]!.id}) returning id`;
-    const writers = [new MessageWriter(hub.sql), new MessageWriter(worker.sql)];
+    const writers = [new MessageWriter(hub.sql, { message: () => {} }), new MessageWriter(worker.sql, { message: () => {} })];
     const message = (i: number) => ({ conversationId: conv!.id, senderId: users[i % 2]!.id, body: `m${i}`, type: 'TEXT' as const, clientMsgId: null });
 
     const rolledBack = hub.sql

@@ -20,8 +20,8 @@ describe('migrations', () => {
     url.pathname = `/${name}`;
     const handle = createDb({ url: url.toString(), max: 2 });
     try {
-      await runMigrations(handle);
-      await runMigrations(handle);
+      await runMigrations(url.toString());
+      await runMigrations(url.toString());
       const tables = await handle.sql<{ table_name: string }[]>`
         select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
       expect(tables.map((t) => t.table_name)).toEqual(['conversations', 'jobs', 'messages', 'read_markers', 'sessions', 'users']);

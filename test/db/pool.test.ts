@@ -4,7 +4,7 @@ import { CLOSE_TIMEOUT_S, createDb, POOL_TIMEOUTS, type DbHandle } from '../../s
 import { AppError } from '../../src/errors.js';
 import { MessageWriter, neverSent, OUTCOME_UNKNOWN_MESSAGE } from '../../src/domain/message-writer.js';
 import { insertJob } from '../../src/db/repositories/jobs.js';
-import { jobChanges, JobStatusStore } from '../../src/queue/status.js';
+import { jobChanges, JobStatusStore } from '../../src/domain/job-status.js';
 import { createIsolatedDatabase, type IsolatedDatabase } from '../helpers/database.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -103,8 +103,11 @@ describe('the Postgres pool', () => {
 });
 
 describe('the message writer when Postgres goes away', () => {
+  // What is published is not the point here: the writer's promise is.
+  const unpublished = { message: () => {} };
+
   it('retries a batch that was refused (never sent) and stores it once Postgres is back', async () => {
-    const writer = new MessageWriter(pool(), { retryForMs: 5000 });
+    const writer = new MessageWriter(pool(), unpublished, { retryForMs: 5000 });
     await proxy.refuse();
     const write = writer.write(message('refused-then-stored'));
     await new Promise((r) => setTimeout(r, 400)); // refused a few times meanwhile
@@ -115,7 +118,7 @@ describe('the message writer when Postgres goes away', () => {
   });
 
   it('refuses the batch as never stored once its retries run out', async () => {
-    const writer = new MessageWriter(pool(), { retryForMs: 300 });
+    const writer = new MessageWriter(pool(), unpublished, { retryForMs: 300 });
     await proxy.refuse();
     try {
       const err = await writer.write(message('never-stored')).catch((e: unknown) => e);
@@ -129,7 +132,7 @@ describe('the message writer when Postgres goes away', () => {
   it('answers unavailable "retry with the same client_msg_id" when the connection dropped after the statement was sent', async () => {
     const sql = pool();
     await backendPid(sql); // the connection is open, so the cut hits the insert itself
-    const writer = new MessageWriter(sql, { retryForMs: 5000 });
+    const writer = new MessageWriter(sql, unpublished, { retryForMs: 5000 });
     await proxy.cutOn('insert into messages');
     try {
       // The open connection was made in forward mode; a new one is needed for the cut mode.
@@ -150,8 +153,8 @@ describe('job status writes when Postgres goes away', () => {
     await db.sql`update jobs set state = 'active' where id = ${job.id}`;
     const published: number[] = [];
     const retries: number[] = [];
-    const patient = new JobStatusStore(sql, (j) => published.push(j.progress), { retryForMs: 10_000, onRetry: (_id, _err, n) => retries.push(n) });
-    const impatient = new JobStatusStore(sql, (j) => published.push(j.progress));
+    const patient = new JobStatusStore(sql, { jobStatus: (j) => published.push(j.progress) }, { retryForMs: 10_000, onRetry: (_id, _err, n) => retries.push(n) });
+    const impatient = new JobStatusStore(sql, { jobStatus: (j) => published.push(j.progress) });
     await backendPid(sql);
     await proxy.refuse();
     await new Promise((r) => setTimeout(r, 200)); // the pool notices its connection closed

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InsertOutcome } from '../../src/db/repositories/messages.js';
 import { MessageWriter } from '../../src/domain/message-writer.js';
+import type { MessageDto } from '../../src/realtime/protocol.js';
 import { createIsolatedDatabase, type IsolatedDatabase } from '../helpers/database.js';
 
 // The group-commit writer straight against Postgres (its own database, so counts are exact).
@@ -23,17 +24,13 @@ afterAll(() => db?.drop());
 const seqOf = (o: InsertOutcome) => (o.status === 'no_conversation' ? -1 : o.record.seq);
 
 describe('MessageWriter', () => {
-  it('batches concurrent messages; seqs are gapless in arrival order per conversation; onStored runs in seq order', async () => {
-    const writer = new MessageWriter(db.sql, { maxInFlight: 2, maxBatch: 16 });
+  it('batches concurrent messages; seqs are gapless in arrival order per conversation; the publisher gets them in seq order', async () => {
     const stored: Record<number, number[]> = {};
+    const publisher = { message: (m: MessageDto) => void (stored[m.conversation_id] ??= []).push(m.seq) };
+    const writer = new MessageWriter(db.sql, publisher, { maxInFlight: 2, maxBatch: 16 });
     const writes = Array.from({ length: 120 }, (_, i) => {
       const conversationId = conversations[i % 3]!;
-      return writer.write(
-        { conversationId, senderId: users[i % 3 === 2 ? 3 : 0]!, body: `m${i}`, type: 'TEXT', clientMsgId: null },
-        (o) => {
-          if (o.status !== 'no_conversation') (stored[conversationId] ??= []).push(o.record.seq);
-        },
-      );
+      return writer.write({ conversationId, senderId: users[i % 3 === 2 ? 3 : 0]!, body: `m${i}`, type: 'TEXT', clientMsgId: null });
     });
     const outcomes = await Promise.all(writes);
     for (const [k, conversationId] of conversations.entries()) {
@@ -46,7 +43,7 @@ describe('MessageWriter', () => {
   });
 
   it('a retried client_msg_id in flight or already stored returns the first copy; the rest of its batch is stored', async () => {
-    const writer = new MessageWriter(db.sql);
+    const writer = new MessageWriter(db.sql, { message: () => {} });
     const conversationId = conversations[1]!;
     const first = await writer.write({ conversationId, senderId: users[0]!, body: 'once', type: 'TEXT', clientMsgId: 'dup-1' });
     expect(first.status).toBe('stored');

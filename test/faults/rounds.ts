@@ -521,7 +521,7 @@ export function formatRound(r: RoundResult): string {
 }
 
 /** A round's verdict, as one object: every count that must be zero, and the jobs that must have completed. */
-export function verdict(r: RoundResult, jobs: number) {
+export function verdict(r: RoundResult, _jobs: number) {
   return {
     lost: r.lost,
     duplicated: r.duplicated,

@@ -23,8 +23,8 @@ export async function createIsolatedDatabase(label: string): Promise<IsolatedDat
   await admin.unsafe(`create database "${name}"`);
   const url = new URL(runUrl);
   url.pathname = `/${name}`;
+  await runMigrations(url.toString());
   const handle = createDb({ url: url.toString(), max: 2 });
-  await runMigrations(handle);
   return {
     url: url.toString(),
     sql: handle.sql,

@@ -4,7 +4,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createDb } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
 import { freePort } from './processes.js';
 
@@ -111,13 +110,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   try {
     await asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     await start();
-    // runMigrations reserves one connection for its advisory lock and migrates on another.
-    const handle = createDb({ url, max: 2 });
-    try {
-      await runMigrations(handle);
-    } finally {
-      await handle.close();
-    }
+    await runMigrations(url);
   } catch (err) {
     await pg.destroy();
     throw err;

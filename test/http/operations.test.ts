@@ -133,15 +133,15 @@ describe('/admin/queues', () => {
     try {
       const pause = await board(readOnly, '/api/queues/jobs/pause', ops.cookie, { method: 'PUT' });
       expect(pause.status).toBe(405);
-      expect(await hub.app.jobs.queue.isPaused()).toBe(false);
+      expect(await hub.app.jobsQueue.isPaused()).toBe(false);
       const foreign = await board(writable, '/api/queues/jobs/pause', ops.cookie, { method: 'PUT', headers: { origin: 'https://evil.example' } });
       expect([foreign.status, await foreign.json()]).toEqual([403, { error: { code: 'forbidden', message: 'Origin not allowed: https://evil.example is not in ALLOWED_ORIGINS' } }]);
-      expect(await hub.app.jobs.queue.isPaused()).toBe(false);
+      expect(await hub.app.jobsQueue.isPaused()).toBe(false);
       expect((await board(writable, '/api/queues/jobs/pause', ops.cookie, { method: 'PUT' })).status).toBe(200);
-      expect(await hub.app.jobs.queue.isPaused()).toBe(true);
+      expect(await hub.app.jobsQueue.isPaused()).toBe(true);
       expect((await board(writable, '/api/queues/jobs/resume', ops.cookie, { method: 'PUT' })).status).toBe(200);
     } finally {
-      await hub.app.jobs.queue.resume();
+      await hub.app.jobsQueue.resume();
       await Promise.all([readOnly.close(), writable.close()]);
     }
   });

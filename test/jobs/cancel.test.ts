@@ -44,7 +44,7 @@ const cancel = (user: TestUser, jobId: string) => api(hub.url, 'POST', `/api/job
  */
 async function runSentinel(user: TestUser, socket: ClientSocket, delay?: number) {
   const got = jobEvents(socket);
-  const job = await hub.app.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: user.user.id, delay });
+  const job = await hub.app.services.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: user.user.id, delay });
   return settle(await watch(socket, job.job_id), got, (j) => j.state === 'completed');
 }
 
@@ -63,13 +63,13 @@ describe('cancel', () => {
     const cancelled = jobShape({ job_id: job.job_id, state: 'cancelled', status_text: 'cancelled', seq: 2, created_at: job.created_at });
     expect(res).toMatchObject({ status: 202, body: { job: cancelled } });
     expect(await got.until((j) => j.state === 'cancelled')).toEqual(res.body.job);
-    expect(await hub.app.jobs.queue.getJobState(job.job_id)).toBe('unknown');
+    expect(await hub.app.jobsQueue.getJobState(job.job_id)).toBe('unknown');
     queued.push({ user: ann, job: res.body.job });
   });
 
   it('removes a delayed job the same way, and answers a second cancel with the same job', async () => {
     const ann = await newUser(hub.url);
-    const job = await hub.app.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: ann.user.id, delay: 500 });
+    const job = await hub.app.services.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: ann.user.id, delay: 500 });
     const first = await cancel(ann, job.job_id);
     expect(first).toMatchObject({ status: 202, body: { job: jobShape({ job_id: job.job_id, state: 'cancelled', status_text: 'cancelled', seq: 2 }) } });
     expect(await cancel(ann, job.job_id)).toMatchObject({ status: 202, body: first.body });
@@ -106,7 +106,7 @@ describe('cancel', () => {
 
     await runSentinel(ann, socket);
     expect(got.events.filter((j) => j.job_id === job.job_id).at(-1)).toEqual(cancelled);
-    expect(await hub.app.jobs.queue.getJobState(job.job_id)).toBe('failed');
+    expect(await hub.app.jobsQueue.getJobState(job.job_id)).toBe('failed');
     expect((await api(hub.url, 'GET', `/api/jobs/${job.job_id}`, { cookie: ann.cookie })).body).toEqual({ job: cancelled });
   });
 

@@ -178,12 +178,12 @@ describe('enqueueing', () => {
     ['a string for a number', { name: 'conversation.export', data: { conversation_id: '1' } }, expect.stringMatching(/^data\.conversation_id: /)],
   ])('refuses %s with 400 and enqueues nothing', async (_label, body, message) => {
     const ann = await newUser(hub.url);
-    const before = await hub.app.jobs.queue.getJobCounts();
+    const before = await hub.app.jobsQueue.getJobCounts();
     const res = await api(hub.url, 'POST', '/api/jobs', { cookie: ann.cookie, body });
     expect(res).toMatchObject({ status: 400, body: { error: { code: 'invalid_payload', message } } });
     expect(Object.keys(res.body)).toEqual(['error']);
     expect((await api(hub.url, 'GET', '/api/jobs', { cookie: ann.cookie })).body).toEqual({ jobs: [] });
-    expect(await hub.app.jobs.queue.getJobCounts()).toEqual(before);
+    expect(await hub.app.jobsQueue.getJobCounts()).toEqual(before);
   });
 
   it('from a plain script through the exported producer (examples/enqueue.ts)', async () => {
@@ -204,15 +204,15 @@ describe('enqueueing', () => {
   }, 60_000);
 
   it('refuses an owner that does not exist, and stores a delayed job as delayed', async () => {
-    await expect(hub.app.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: 2_000_000_000 })).rejects.toMatchObject({
+    await expect(hub.app.services.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: 2_000_000_000 })).rejects.toMatchObject({
       code: 'invalid_payload',
       message: 'ownerId: no such user',
     });
     const ann = await newUser(hub.url);
-    const job = await hub.app.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: ann.user.id, delay: 60_000 });
+    const job = await hub.app.services.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: ann.user.id, delay: 60_000 });
     expect(job).toEqual(jobShape({ state: 'delayed' }));
-    expect(await hub.app.jobs.queue.getJobState(job.job_id)).toBe('delayed');
-    await hub.app.jobs.queue.remove(job.job_id);
+    expect(await hub.app.jobsQueue.getJobState(job.job_id)).toBe('delayed');
+    await hub.app.jobsQueue.remove(job.job_id);
   });
 });
 
@@ -274,11 +274,11 @@ describe('conversation.export', () => {
     // Past the enqueue check, as if eve had left the conversation while the job waited.
     const id = randomUUID();
     const data = { conversation_id: conv.id };
-    await insertJob(hub.app.jobs.sql, { id, ownerId: eve.user.id, name: 'conversation.export', data, state: 'waiting' });
+    await insertJob(hub.app.dbHandle.sql, { id, ownerId: eve.user.id, name: 'conversation.export', data, state: 'waiting' });
     const socket = await inbox(eve);
     const got = jobEvents(socket);
     await watch(socket, id);
-    await hub.app.jobs.queue.add('conversation.export', { owner_id: eve.user.id, data }, { jobId: id, attempts: 3 });
+    await hub.app.jobsQueue.add('conversation.export', { owner_id: eve.user.id, data }, { jobId: id, attempts: 3 });
     expect(await got.until((j) => j.state === 'failed')).toEqual(
       jobShape({ job_id: id, name: 'conversation.export', state: 'failed', status_text: 'failed', error: 'the owner is not a member of this conversation', attempts_made: 1, seq: 3 }),
     );
@@ -295,7 +295,7 @@ describe('job metrics', () => {
     // is taken once the queue is idle and two scrapes 500 ms apart agree.
     await expect
       .poll(async () => {
-        const counts = await hub.app.jobs.queue.getJobCounts('active', 'waiting', 'delayed');
+        const counts = await hub.app.jobsQueue.getJobCounts('active', 'waiting', 'delayed');
         return (counts.active ?? 0) + (counts.waiting ?? 0) + (counts.delayed ?? 0);
       }, { timeout: 10_000 })
       .toBe(0);

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job } from 'bullmq';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Writable } from 'node:stream';
@@ -223,7 +225,7 @@ describe('jobs: Redis holds a pointer, Postgres the truth', () => {
     expect(queued.status).toBe(202);
     const jobId = queued.body.job.job_id as string;
     // What a writable board (or anyone with Redis access) could do before any worker takes the job.
-    const job = (await Job.fromId(hub.app.jobs.queue, jobId))!;
+    const job = (await Job.fromId(hub.app.jobsQueue, jobId))!;
     await job.updateData({ owner_id: ann.user.id, data: { conversation_id: victims.id } });
     expect(await request(e, 'job:watch', { job_id: jobId })).toMatchObject({ ok: true });
     const done = waitFor(e, 'job:status', (j) => j.state === 'completed' || j.state === 'failed', 45_000);
@@ -310,18 +312,23 @@ describe('logs never carry query parameters', () => {
     const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), level: 'warn', stream } });
     const email = uniqueEmail('secret');
     const secretHash = 'scrypt$32768$8$1$c2VjcmV0LXNhbHQ$c2VjcmV0LWhhc2gtdmFsdWU';
-    // One statement Postgres refuses for a value (a NUL), one for a duplicate (its detail quotes the key).
-    app.post('/test/nul', async () => app.db.insert(users).values({ email, name: 'x\u0000y', passwordHash: secretHash }));
+    // One statement Postgres refuses for a value (a NUL), one for a duplicate (its detail quotes the key),
+    // through the app's own pool as the repositories send them.
+    const sql = app.dbHandle.sql;
+    const insert = (address: string, name: string) => sql`insert into users (email, name, password_hash) values (${address}, ${name}, ${secretHash})`;
+    app.post('/test/nul', async () => insert(email, 'x\u0000y'));
     app.post('/test/duplicate', async () => {
-      await app.db.insert(users).values({ email, name: 'x', passwordHash: secretHash });
-      await app.db.insert(users).values({ email: email.toUpperCase(), name: 'x', passwordHash: secretHash });
+      await insert(email, 'x');
+      await insert(email.toUpperCase(), 'x');
     });
+    // drizzle still runs the migrations, and its errors quote every parameter in their message.
+    const migrator = postgres(config.DATABASE_URL, { max: 1, onnotice: () => {} });
     try {
       for (const path of ['/test/nul', '/test/duplicate']) {
         const res = await app.inject({ method: 'POST', url: path });
         expect([res.statusCode, res.json()]).toEqual([500, { error: { code: 'unavailable', message: 'Internal error' } }]);
       }
-      const caught = await app.db.insert(users).values({ email, name: 'x', passwordHash: secretHash }).catch((e: Error) => e);
+      const caught = await drizzle(migrator).insert(users).values({ email, name: 'x', passwordHash: secretHash }).catch((e: Error) => e);
       app.log.warn({ err: (caught as Error).message }, 'a line that logs only the message');
       const logged = lines.join('');
       expect(logged).not.toContain(email.split('@')[0]);
@@ -334,6 +341,7 @@ describe('logs never carry query parameters', () => {
       expect(logged).toContain('params: [redacted]');
     } finally {
       await app.dbHandle.sql`delete from users where lower(email) = ${email.toLowerCase()}`;
+      await migrator.end();
       await app.close();
     }
   });

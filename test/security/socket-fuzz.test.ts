@@ -6,7 +6,7 @@ import { conversationPayload, jobPayload, legacyMessagePayload, readPayload, sen
 import { createIsolatedDatabase, type IsolatedDatabase } from '../helpers/database.js';
 import { newConversation, newUser, type TestUser } from '../helpers/http.js';
 import { spawnHub, type ChildService } from '../helpers/processes.js';
-import { connect, connectInbox, request, type ClientSocket } from '../helpers/sockets.js';
+import { connect, connectInbox, request } from '../helpers/sockets.js';
 
 /**
  * Hostile payloads at every client-to-server event of /inbox and /chat/<id>, events the hub

@@ -1,10 +1,6 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
-import type { Sql } from 'postgres';
-import { findView, isMember } from '../../src/db/repositories/conversations.js';
-import { listBatchAfter } from '../../src/db/repositories/messages.js';
-import { toMessageDto } from '../../src/domain/messages.js';
 import { defineProcessor, type ProcessorContext } from '../processor.js';
 
 const BATCH_SIZE = 500;
@@ -16,11 +12,12 @@ const BATCH_SIZE = 500;
  */
 export default defineProcessor('conversation.export', async (job, ctx) => {
   const conversationId = job.data.conversation_id;
+  const exports = ctx.services.conversationExport;
   // Checked at enqueue too, but membership can end while the job waits.
-  if (!(await isMember(ctx.sql, conversationId, job.ownerId))) {
+  if (!(await exports.mayExport(job.ownerId, conversationId))) {
     throw new UnrecoverableError('the owner is not a member of this conversation');
   }
-  const lastSeq = (await findView(ctx.sql, conversationId, job.ownerId))?.lm_seq ?? 0;
+  const lastSeq = await exports.lastSeq(conversationId);
   await mkdir(ctx.config.EXPORT_DIR, { recursive: true });
   const path = resolve(ctx.config.EXPORT_DIR, `conversation-${conversationId}-${job.id}.jsonl`);
   const partial = `${path}.partial`;
@@ -40,9 +37,9 @@ async function writeMessages(ctx: ProcessorContext, file: string, conversationId
   try {
     for (let after = 0; after < lastSeq; ) {
       ctx.signal.throwIfAborted();
-      const batch = await nextBatch(ctx.sql, conversationId, after, lastSeq);
+      const batch = await nextBatch(ctx, conversationId, after, lastSeq);
       if (batch.length === 0) break;
-      await out.write(batch.map((m) => `${JSON.stringify(toMessageDto(m))}\n`).join(''));
+      await out.write(batch.map((m) => `${JSON.stringify(m)}\n`).join(''));
       count += batch.length;
       after = batch.at(-1)!.seq;
       await ctx.progress(Math.round((100 * after) / lastSeq), `${count} messages written`);
@@ -53,7 +50,7 @@ async function writeMessages(ctx: ProcessorContext, file: string, conversationId
   return count;
 }
 
-async function nextBatch(sql: Sql, conversationId: number, after: number, lastSeq: number) {
-  const batch = await listBatchAfter(sql, conversationId, after, BATCH_SIZE);
+async function nextBatch(ctx: ProcessorContext, conversationId: number, after: number, lastSeq: number) {
+  const batch = await ctx.services.conversationExport.batchAfter(conversationId, after, BATCH_SIZE);
   return batch.filter((m) => m.seq <= lastSeq);
 }

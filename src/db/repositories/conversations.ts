@@ -1,5 +1,5 @@
-import type { Sql } from 'postgres';
-import type { MessageType } from '../schema/index.js';
+import type { MessageType } from '../../schemas/common.js';
+import type { Executor } from '../client.js';
 
 /**
  * A conversation as read for one viewer: both members (never their emails, which only their
@@ -7,16 +7,16 @@ import type { MessageType } from '../schema/index.js';
  */
 export interface ConversationView {
   id: number;
-  created_at: Date | string;
+  created_at: Date;
   client_id: number; client_name: string; client_avatar: string | null;
   worker_id: number; worker_name: string; worker_avatar: string | null;
   unread_count: number;
   lm_id: number | null; lm_seq: number | null; lm_sender_id: number | null; lm_sender_name: string | null;
   lm_sender_avatar: string | null; lm_body: string | null; lm_type: MessageType | null;
-  lm_created_at: Date | string | null; lm_client_msg_id: string | null;
+  lm_created_at: Date | null; lm_client_msg_id: string | null;
 }
 
-const selectViews = (sql: Sql, viewerId: number) => sql`
+const selectViews = (sql: Executor, viewerId: number) => sql`
   select c.id, c.created_at,
     cu.id as client_id, cu.name as client_name, cu.avatar_url as client_avatar,
     wu.id as worker_id, wu.name as worker_name, wu.avatar_url as worker_avatar,
@@ -34,19 +34,19 @@ const selectViews = (sql: Sql, viewerId: number) => sql`
   left join users lu on lu.id = lm.sender_id`;
 
 /** Every conversation of a user, most recent activity first, in one query. */
-export function listViewsForUser(sql: Sql, userId: number): Promise<ConversationView[]> {
+export function listViewsForUser(sql: Executor, userId: number): Promise<ConversationView[]> {
   return sql<ConversationView[]>`
     ${selectViews(sql, userId)}
     where c.client_id = ${userId} or c.worker_id = ${userId}
     order by c.last_activity_at desc, c.id desc`;
 }
 
-export async function findView(sql: Sql, id: number, viewerId: number): Promise<ConversationView | null> {
+export async function findView(sql: Executor, id: number, viewerId: number): Promise<ConversationView | null> {
   const rows = await sql<ConversationView[]>`${selectViews(sql, viewerId)} where c.id = ${id}`;
   return rows[0] ?? null;
 }
 
-export async function findPairId(sql: Sql, clientId: number, workerId: number): Promise<number | null> {
+export async function findPairId(sql: Executor, clientId: number, workerId: number): Promise<number | null> {
   const rows = await sql<{ id: number }[]>`
     select id from conversations where client_id = ${clientId} and worker_id = ${workerId}`;
   return rows[0]?.id ?? null;
@@ -54,7 +54,7 @@ export async function findPairId(sql: Sql, clientId: number, workerId: number): 
 
 /** Inserts the pair's conversation unless it exists; `created` says which happened. */
 export async function insertOrGetPair(
-  sql: Sql,
+  sql: Executor,
   clientId: number,
   workerId: number,
 ): Promise<{ id: number; created: boolean }> {
@@ -68,7 +68,7 @@ export async function insertOrGetPair(
 }
 
 /** Ids of the conversations a user is in, as client or as worker. */
-export async function listIdsForUser(sql: Sql, userId: number): Promise<number[]> {
+export async function listIdsForUser(sql: Executor, userId: number): Promise<number[]> {
   const rows = await sql<{ id: number }[]>`
     select id from conversations where client_id = ${userId}
     union all
@@ -76,7 +76,13 @@ export async function listIdsForUser(sql: Sql, userId: number): Promise<number[]
   return rows.map((r) => r.id).sort((a, b) => a - b);
 }
 
-export async function isMember(sql: Sql, conversationId: number, userId: number): Promise<boolean> {
+/** The last seq handed out in a conversation (0 when it has none, or does not exist). */
+export async function lastSeq(sql: Executor, conversationId: number): Promise<number> {
+  const rows = await sql<{ last_seq: number }[]>`select last_seq from conversations where id = ${conversationId}`;
+  return rows[0]?.last_seq ?? 0;
+}
+
+export async function isMember(sql: Executor, conversationId: number, userId: number): Promise<boolean> {
   const rows = await sql`
     select 1 from conversations
     where id = ${conversationId} and (client_id = ${userId} or worker_id = ${userId})`;

@@ -1,19 +1,10 @@
-import type { PostgresError, Sql } from 'postgres';
-import type { MessageType } from '../schema/index.js';
+import type { PostgresError } from 'postgres';
+import type { MessageType } from '../../schemas/common.js';
+import type { Executor } from '../client.js';
+import type { MessageRow } from '../rows.js';
 
 /** A stored message joined with its sender's display fields. */
-export interface MessageRecord {
-  id: number;
-  conversation_id: number;
-  seq: number;
-  sender_id: number;
-  sender_name: string;
-  sender_avatar: string | null;
-  body: string;
-  type: MessageType;
-  created_at: Date | string;
-  client_msg_id: string | null;
-}
+export type MessageRecord = MessageRow & { sender_name: string; sender_avatar: string | null };
 
 export interface NewMessage {
   conversationId: number;
@@ -32,7 +23,7 @@ const DUPLICATE_CLIENT_MSG_ID = 'messages_sender_client_msg_id_key';
  * row lock that serialises concurrent senders, and a failed insert rolls the bump back,
  * so seqs stay gapless and in storage order.
  */
-export async function insertMessage(sql: Sql, m: NewMessage): Promise<InsertOutcome> {
+export async function insertMessage(sql: Executor, m: NewMessage): Promise<InsertOutcome> {
   try {
     const rows = await sql<MessageRecord[]>`
       with c as (
@@ -65,7 +56,7 @@ export async function insertMessage(sql: Sql, m: NewMessage): Promise<InsertOutc
  * the batch one by one, which answers duplicates (retries are rare, batches are not).
  * Inputs for a conversation that does not exist come back as `no_conversation`.
  */
-export async function insertMessages(sql: Sql, ms: readonly NewMessage[]): Promise<InsertOutcome[]> {
+export async function insertMessages(sql: Executor, ms: readonly NewMessage[]): Promise<InsertOutcome[]> {
   const counts = new Map<number, number>();
   const ranks = ms.map((m) => {
     const rank = (counts.get(m.conversationId) ?? 0) + 1;
@@ -103,7 +94,7 @@ export async function insertMessages(sql: Sql, ms: readonly NewMessage[]): Promi
   });
 }
 
-export async function findByClientMsgId(sql: Sql, senderId: number, clientMsgId: string): Promise<MessageRecord | null> {
+async function findByClientMsgId(sql: Executor, senderId: number, clientMsgId: string): Promise<MessageRecord | null> {
   const rows = await sql<MessageRecord[]>`
     select m.*, u.name as sender_name, u.avatar_url as sender_avatar
     from messages m join users u on u.id = m.sender_id
@@ -112,7 +103,7 @@ export async function findByClientMsgId(sql: Sql, senderId: number, clientMsgId:
 }
 
 /** Up to `limit + 1` messages below `beforeSeq`, newest first (the extra row tells `has_more`). */
-export function listBefore(sql: Sql, conversationId: number, beforeSeq: number | null, limit: number): Promise<MessageRecord[]> {
+export function listBefore(sql: Executor, conversationId: number, beforeSeq: number | null, limit: number): Promise<MessageRecord[]> {
   return sql<MessageRecord[]>`
     select m.*, u.name as sender_name, u.avatar_url as sender_avatar
     from messages m join users u on u.id = m.sender_id
@@ -126,7 +117,7 @@ export function listBefore(sql: Sql, conversationId: number, beforeSeq: number |
  * Only conversations the user is a member of are read.
  */
 export function listAfterCursors(
-  sql: Sql,
+  sql: Executor,
   userId: number,
   cursors: ReadonlyArray<readonly [number, number]>,
   limit: number,
@@ -144,7 +135,7 @@ export function listAfterCursors(
 }
 
 /** A batch of a conversation's messages after `afterSeq`, for streaming exports. */
-export function listBatchAfter(sql: Sql, conversationId: number, afterSeq: number, limit: number): Promise<MessageRecord[]> {
+export function listBatchAfter(sql: Executor, conversationId: number, afterSeq: number, limit: number): Promise<MessageRecord[]> {
   return sql<MessageRecord[]>`
     select m.*, u.name as sender_name, u.avatar_url as sender_avatar
     from messages m join users u on u.id = m.sender_id

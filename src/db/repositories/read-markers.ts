@@ -1,10 +1,10 @@
-import type { Sql } from 'postgres';
+import type { Executor } from '../client.js';
 
 /**
  * Moves a member's read marker forward (never back, never past the last message).
  * Returns the marker now stored, or null when the user is not a member.
  */
-export async function advanceReadMarker(sql: Sql, userId: number, conversationId: number, seq: number): Promise<number | null> {
+export async function advanceReadMarker(sql: Executor, userId: number, conversationId: number, seq: number): Promise<number | null> {
   const rows = await sql<{ last_read_seq: number }[]>`
     insert into read_markers (user_id, conversation_id, last_read_seq)
     select ${userId}, c.id, least(${seq}, c.last_seq) from conversations c

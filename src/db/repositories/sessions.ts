@@ -1,53 +1,53 @@
-import { and, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
-import { sessions, users, type SessionRow, type UserRow } from '../schema/index.js';
+import type { SessionRow, UserRow } from '../rows.js';
 
 export async function insertSession(
-  db: Executor,
+  sql: Executor,
   session: { tokenHash: string; userId: number; expiresAt: Date },
 ): Promise<SessionRow> {
-  const [row] = await db.insert(sessions).values(session).returning();
+  const [row] = await sql<SessionRow[]>`
+    insert into sessions (token_hash, user_id, expires_at)
+    values (${session.tokenHash}, ${session.userId}, ${session.expiresAt})
+    returning *`;
   return row!;
 }
 
-/** The live (not revoked, not expired) session for a token hash, with its user. */
-export async function findLiveSession(
-  db: Executor,
-  tokenHash: string,
-): Promise<{ session: SessionRow; user: UserRow } | null> {
-  const rows = await db
-    .select({ session: sessions, user: users })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.tokenHash, tokenHash), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
-    .limit(1);
-  return rows[0] ?? null;
+type SessionWithUser = SessionRow & { email: string; name: string; avatar_url: string | null; password_hash: string; user_created_at: Date };
+
+/** The live (not revoked, not expired) session for a token hash, with its user: one indexed read. */
+export async function findLiveSession(sql: Executor, tokenHash: string): Promise<{ session: SessionRow; user: UserRow } | null> {
+  const [row] = await sql<SessionWithUser[]>`
+    select s.*, u.email, u.name, u.avatar_url, u.password_hash, u.created_at as user_created_at
+    from sessions s join users u on u.id = s.user_id
+    where s.token_hash = ${tokenHash} and s.revoked_at is null and s.expires_at > now()
+    limit 1`;
+  if (!row) return null;
+  const { email, name, avatar_url, password_hash, user_created_at, ...session } = row;
+  return { session, user: { id: session.user_id, email, name, avatar_url, password_hash, created_at: user_created_at } };
 }
 
-export async function extendSession(db: Executor, id: number, expiresAt: Date): Promise<void> {
-  await db.update(sessions).set({ expiresAt }).where(eq(sessions.id, id));
+export async function extendSession(sql: Executor, id: number, expiresAt: Date): Promise<void> {
+  await sql`update sessions set expires_at = ${expiresAt} where id = ${id}`;
 }
 
-export async function revokeSession(db: Executor, id: number): Promise<void> {
-  await db.update(sessions).set({ revokedAt: sql`now()` }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)));
+export async function revokeSession(sql: Executor, id: number): Promise<void> {
+  await sql`update sessions set revoked_at = now() where id = ${id} and revoked_at is null`;
 }
 
 /** Revokes every live session of a user but one; returns the ids it revoked. */
-export async function revokeOtherSessions(db: Executor, userId: number, keepId: number): Promise<number[]> {
-  const rows = await db
-    .update(sessions)
-    .set({ revokedAt: sql`now()` })
-    .where(and(eq(sessions.userId, userId), ne(sessions.id, keepId), isNull(sessions.revokedAt)))
-    .returning({ id: sessions.id });
+export async function revokeOtherSessions(sql: Executor, userId: number, keepId: number): Promise<number[]> {
+  const rows = await sql<{ id: number }[]>`
+    update sessions set revoked_at = now()
+    where user_id = ${userId} and id <> ${keepId} and revoked_at is null
+    returning id`;
   return rows.map((r) => r.id);
 }
 
 /** Of `ids`, those still live (not revoked, not expired): one statement for a whole pod's sockets. */
-export async function liveSessionIds(db: Executor, ids: number[]): Promise<Set<number>> {
+export async function liveSessionIds(sql: Executor, ids: readonly number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set();
-  const rows = await db
-    .select({ id: sessions.id })
-    .from(sessions)
-    .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
+  const rows = await sql<{ id: number }[]>`
+    select id from sessions
+    where id = any(${[...ids]}::int[]) and revoked_at is null and expires_at > now()`;
   return new Set(rows.map((r) => r.id));
 }

@@ -1,6 +1,5 @@
-import { eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
-import { users, type UserRow } from '../schema/index.js';
+import type { UserRow } from '../rows.js';
 
 export interface NewUser {
   email: string;
@@ -10,30 +9,26 @@ export interface NewUser {
 }
 
 /** Inserts a user; returns null when the email (case-insensitively) is taken. */
-export async function insertUser(db: Executor, user: NewUser): Promise<UserRow | null> {
-  const rows = await db
-    .insert(users)
-    .values(user)
-    .onConflictDoNothing()
-    .returning();
+export async function insertUser(sql: Executor, user: NewUser): Promise<UserRow | null> {
+  const rows = await sql<UserRow[]>`
+    insert into users (email, name, avatar_url, password_hash)
+    values (${user.email}, ${user.name}, ${user.avatarUrl}, ${user.passwordHash})
+    on conflict do nothing
+    returning *`;
   return rows[0] ?? null;
 }
 
-export async function findUserByEmail(db: Executor, email: string): Promise<UserRow | null> {
-  const rows = await db.select().from(users).where(sql`lower(${users.email}) = lower(${email})`).limit(1);
+/** Served by users_email_lower_key: emails are one account whatever their case. */
+export async function findUserByEmail(sql: Executor, email: string): Promise<UserRow | null> {
+  const rows = await sql<UserRow[]>`select * from users where lower(email) = lower(${email}) limit 1`;
   return rows[0] ?? null;
 }
 
-export async function findUserById(db: Executor, id: number): Promise<UserRow | null> {
-  const rows = await db.select().from(users).where(eq(users.id, id)).limit(1);
-  return rows[0] ?? null;
+export async function countUsersById(sql: Executor, ids: readonly number[]): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from users where id = any(${[...ids]}::int[])`;
+  return row!.n;
 }
 
-export async function countUsersById(db: Executor, ids: number[]): Promise<number> {
-  const rows = await db.select({ id: users.id }).from(users).where(inArray(users.id, ids));
-  return rows.length;
-}
-
-export async function updatePasswordHash(db: Executor, id: number, passwordHash: string): Promise<void> {
-  await db.update(users).set({ passwordHash }).where(eq(users.id, id));
+export async function updatePasswordHash(sql: Executor, id: number, passwordHash: string): Promise<void> {
+  await sql`update users set password_hash = ${passwordHash} where id = ${id}`;
 }

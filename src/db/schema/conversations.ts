@@ -19,5 +19,3 @@ export const conversations = pgTable(
     check('conversations_two_members', sql`${t.clientId} <> ${t.workerId}`),
   ],
 );
-
-export type ConversationRow = typeof conversations.$inferSelect;

@@ -1,9 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { JOB_STATES } from '../../schemas/common.js';
 import { users } from './users.js';
-
-export const JOB_STATES = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as const;
-export type JobState = (typeof JOB_STATES)[number];
 
 /** The ownership record and latest snapshot of a job; written before the job is enqueued. */
 export const jobs = pgTable(
@@ -30,5 +28,3 @@ export const jobs = pgTable(
     index('jobs_live_updated_idx').on(t.updatedAt).where(sql`${t.state} in ('waiting', 'delayed', 'active')`),
   ],
 );
-
-export type JobRow = typeof jobs.$inferSelect;

@@ -1,10 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { check, integer, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { MESSAGE_TYPES } from '../../schemas/common.js';
 import { conversations } from './conversations.js';
 import { users } from './users.js';
-
-export const MESSAGE_TYPES = ['TEXT', 'IMAGE', 'FILE'] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 export const messages = pgTable(
   'messages',
@@ -24,8 +22,7 @@ export const messages = pgTable(
     // Serves history and sync (conversation_id, seq ranges) as well as uniqueness.
     unique('messages_conversation_seq_key').on(t.conversationId, t.seq),
     unique('messages_sender_client_msg_id_key').on(t.senderId, t.clientMsgId),
-    check('messages_type_check', sql`${t.type} in ('TEXT', 'IMAGE', 'FILE')`),
+    // Renders as the committed migration's `in ('TEXT', 'IMAGE', 'FILE')`.
+    check('messages_type_check', sql`${t.type} in (${sql.raw(MESSAGE_TYPES.map((type) => `'${type}'`).join(', '))})`),
   ],
 );
-
-export type MessageRow = typeof messages.$inferSelect;

@@ -14,5 +14,3 @@ export const sessions = pgTable(
   },
   (t) => [index('sessions_user_id_idx').on(t.userId)],
 );
-
-export type SessionRow = typeof sessions.$inferSelect;

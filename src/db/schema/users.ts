@@ -14,5 +14,3 @@ export const users = pgTable(
   // Emails are unique regardless of case: "Ann@x.io" and "ann@x.io" are one account.
   (t) => [uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`)],
 );
-
-export type UserRow = typeof users.$inferSelect;

@@ -17,12 +17,12 @@ export const ADMIN_QUEUES_PATH = '/admin/queues';
 export async function adminQueues(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(ADMIN_QUEUES_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(app.jobs.queue, { readOnlyMode: !config.ADMIN_BOARD_WRITE })], serverAdapter });
+  createBullBoard({ queues: [new BullMQAdapter(app.jobsQueue, { readOnlyMode: !config.ADMIN_BOARD_WRITE })], serverAdapter });
 
   const admins = new Set(config.ADMIN_USER_IDS);
   // Answered here rather than thrown: the board's routes have their own error handler.
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const auth = await app.sessions.fromCookieHeader(request.headers.cookie);
+    const auth = await app.sessionCookie.fromCookieHeader(request.headers.cookie);
     if (auth && admins.has(auth.user.id)) {
       request.auth = auth;
       return;

@@ -1,10 +1,9 @@
 import fp from 'fastify-plugin';
-import { createDb, type Database, type DbHandle } from '../../db/client.js';
+import { createDb, type DbHandle } from '../../db/client.js';
 import type { Config } from '../../config.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    db: Database;
     dbHandle: DbHandle;
   }
 }
@@ -21,12 +20,11 @@ export default fp<{ config: Config }>(
   async (app, { config }) => {
     const handle = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, statementTimeoutMs: HUB_STATEMENT_TIMEOUT_MS });
     try {
-      await handle.sql`select 1`;
+      await handle.ping();
     } catch (err) {
       await handle.close();
       throw new Error(`DATABASE_URL: cannot connect to Postgres (${describe(err)})`);
     }
-    app.decorate('db', handle.db);
     app.decorate('dbHandle', handle);
     app.addHook('onClose', () => handle.close());
   },

@@ -1,49 +1,13 @@
 import cors from '@fastify/cors';
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import { forbidden } from '../../errors.js';
+import { isAllowedOrigin, logRefusedOrigin, originPolicy, type OriginPolicy } from '../../origin.js';
 import { SESSION_COOKIE } from './session.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const SESSION_COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE}=`);
-
-/**
- * Which browser origins the hub trusts. Outside production it also trusts its own origin
- * (an Origin naming the very host the request was sent to), so `PORT=3000 npm run dev`, or
- * the page opened by the machine's network address, works without listing it in
- * ALLOWED_ORIGINS. Production trusts ALLOWED_ORIGINS only.
- */
-export interface OriginPolicy {
-  allowed: readonly string[];
-  ownOrigin: boolean;
-}
-
-export function originPolicy(config: Pick<Config, 'ALLOWED_ORIGINS' | 'NODE_ENV'>): OriginPolicy {
-  return { allowed: config.ALLOWED_ORIGINS, ownOrigin: config.NODE_ENV !== 'production' };
-}
-
-/**
- * True when a request carries no Origin (not a browser fetch) or one the hub trusts.
- * `host` is the request's Host header.
- */
-export function isAllowedOrigin(origin: string | undefined, host: string | undefined, policy: OriginPolicy): boolean {
-  if (origin === undefined || policy.allowed.includes(origin)) return true;
-  return policy.ownOrigin && host !== undefined && hostOf(origin) === host.toLowerCase();
-}
-
-/** One warning per refusal, naming the origin, so "403" in a log says what to change. */
-export function logRefusedOrigin(log: FastifyBaseLogger, origin: string, where: string): void {
-  log.warn({ origin, where }, `origin ${origin} is not in ALLOWED_ORIGINS: refused (${where})`);
-}
-
-function hostOf(origin: string): string | null {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return null; // "null" and other opaque origins
-  }
-}
 
 /**
  * Whether a state-changing request may act with whatever cookie it carries:
@@ -53,7 +17,7 @@ function hostOf(origin: string): string | null {
  *   or `none` for a user's own navigation) or its `Referer` is an allowed origin;
  * - without either, it is a non-browser client acting on its own behalf: allowed.
  */
-export function mayChangeState(headers: FastifyRequest['headers'], policy: OriginPolicy): boolean {
+function mayChangeState(headers: FastifyRequest['headers'], policy: OriginPolicy): boolean {
   if (headers.origin !== undefined) return isAllowedOrigin(headers.origin, headers.host, policy);
   if (!SESSION_COOKIE_PRESENT.test(headers.cookie ?? '')) return true;
   const site = headers['sec-fetch-site'];

@@ -2,12 +2,13 @@ import cookie from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
-import { resolveToken, type AuthenticatedSession } from '../../domain/sessions.js';
+import type { AuthenticatedSession } from '../../domain/sessions.js';
 import { unauthorized } from '../../errors.js';
 
 export const SESSION_COOKIE = 'sessionid';
 
-export interface SessionResolver {
+/** The `sessionid` cookie: read (for HTTP and the socket handshake), set and cleared. */
+export interface SessionCookie {
   /** Resolves a raw `Cookie` header (HTTP or socket handshake) to a live session, or null. */
   fromCookieHeader(header: string | undefined): Promise<AuthenticatedSession | null>;
   setCookie(reply: FastifyReply, token: string): void;
@@ -16,7 +17,7 @@ export interface SessionResolver {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    sessions: SessionResolver;
+    sessionCookie: SessionCookie;
     /** onRequest hook for routes that need a logged-in user; sets `request.auth`. */
     requireAuth: (request: FastifyRequest) => Promise<void>;
   }
@@ -42,21 +43,21 @@ export default fp<{ config: Config }>(
       if (!signed) return null;
       const unsigned = app.unsignCookie(signed);
       if (!unsigned.valid || !unsigned.value) return null;
-      return resolveToken(app.db, unsigned.value, config.SESSION_TTL_HOURS);
+      return app.services.sessions.resolve(unsigned.value);
     };
 
-    const resolver: SessionResolver = {
+    const resolver: SessionCookie = {
       fromCookieHeader: (header) => fromSignedValue(header ? app.parseCookie(header)[SESSION_COOKIE] : undefined),
       setCookie: (reply, token) => void reply.setCookie(SESSION_COOKIE, token, cookieOptions),
       clearCookie: (reply) => void reply.clearCookie(SESSION_COOKIE, { path: '/' }),
     };
 
-    app.decorate('sessions', resolver);
+    app.decorate('sessionCookie', resolver);
     app.decorateRequest('auth', null);
     app.decorate('requireAuth', async (request: FastifyRequest) => {
       request.auth = await resolver.fromCookieHeader(request.headers.cookie);
       if (!request.auth) throw unauthorized();
     });
   },
-  { name: 'session', dependencies: ['db'] },
+  { name: 'session', dependencies: ['services'] },
 );

@@ -2,9 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
-import { assertMember, listConversations, openConversation, type NewConversationQuota } from '../../domain/conversations.js';
+import type { NewConversationQuota } from '../../domain/conversations.js';
 import { rateLimited } from '../../errors.js';
-import { history } from '../../domain/messages.js';
 import { createConversationBody, historyQuery, idParams } from '../../schemas/http.js';
 import { conversationSchema, messageSchema } from '../../schemas/objects.js';
 
@@ -14,16 +13,14 @@ const ONE_HOUR = 3600_000;
 /** Conversations over HTTP; a conversation the caller is not in answers 404. */
 const conversationRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app, { config }) => {
   app.addHook('onRequest', app.requireAuth);
+  const { conversations, messages } = app.services;
   const quotaFor = newConversationQuota(app, config);
 
   app.post(
     '/api/conversations',
     { schema: { body: createConversationBody, response: { 200: conversationReply, 201: conversationReply } } },
     async (request, reply) => {
-      const { conversation, created } = await openConversation(
-        app.db, app.dbHandle.sql, request.auth!.user.id, request.body, quotaFor(request, reply),
-      );
-      if (created) app.broadcaster.conversationCreated(conversation);
+      const { conversation, created } = await conversations.open(request.auth!.user, request.body, quotaFor(request, reply));
       return reply.status(created ? 201 : 200).send({ conversation });
     },
   );
@@ -31,7 +28,7 @@ const conversationRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app
   app.get(
     '/api/conversations',
     { schema: { response: { 200: z.object({ conversations: z.array(conversationSchema) }) } } },
-    async (request) => ({ conversations: await listConversations(app.dbHandle.sql, request.auth!.user.id) }),
+    async (request) => ({ conversations: await conversations.list(request.auth!.user) }),
   );
 
   app.get(
@@ -43,11 +40,7 @@ const conversationRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (app
         response: { 200: z.object({ messages: z.array(messageSchema), has_more: z.boolean() }) },
       },
     },
-    async (request) => {
-      const sql = app.dbHandle.sql;
-      await assertMember(sql, request.params.id, request.auth!.user.id);
-      return history(sql, request.params.id, request.query.before_seq ?? null, request.query.limit);
-    },
+    async (request) => messages.history(request.auth!.user, request.params.id, request.query),
   );
 };
 

@@ -8,7 +8,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const [postgres, redis] = await Promise.all([
-      probe(() => app.dbHandle.sql`select 1`),
+      probe(() => app.dbHandle.ping()),
       probe(() => app.redis.ping()),
     ]);
     const down = [postgres ? null : 'postgres', redis ? null : 'redis'].filter(Boolean);

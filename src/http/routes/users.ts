@@ -1,8 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import * as usersRepo from '../../db/repositories/users.js';
-import { toPeerDto } from '../../domain/users.js';
-import { notFound } from '../../errors.js';
 import { peerSchema } from '../../schemas/objects.js';
 
 const LOOKUPS_PER_MINUTE = 30;
@@ -25,11 +22,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
       onRequest: [app.requireAuth, perUser],
       schema: { querystring: z.object({ email: z.email().max(254) }), response: { 200: z.object({ peer: peerSchema }) } },
     },
-    async (request) => {
-      const user = await usersRepo.findUserByEmail(app.db, request.query.email);
-      if (!user) throw notFound('User');
-      return { peer: toPeerDto(user) };
-    },
+    async (request) => ({ peer: await app.services.users.findPeerByEmail(request.auth!.user, request.query.email) }),
   );
 };
 

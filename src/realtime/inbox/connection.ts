@@ -1,4 +1,3 @@
-import { conversationIdsOf } from '../../domain/conversations.js';
 import { withDeadline } from '../ack.js';
 import type { InboxSocket, RealtimeContext } from '../context.js';
 import { HANDSHAKE_DEADLINE_MS } from '../handshake.js';
@@ -20,7 +19,7 @@ export function loadConversations(ctx: RealtimeContext, deadlineMs = HANDSHAKE_D
   return async (socket: InboxSocket, next: (err?: Error) => void) => {
     let ids: number[] | null;
     try {
-      ids = await withDeadline(conversationIdsOf(ctx.sql, socket.data.user.id), deadlineMs, () => null);
+      ids = await withDeadline(ctx.services.conversations.idsOf(socket.data.user.id), deadlineMs, () => null);
     } catch (err) {
       ctx.log.warn({ err: (err as Error).message }, 'inbox connect failed: storage unavailable');
       return next(new Error('unavailable'));
@@ -51,7 +50,7 @@ function timed(ctx: RealtimeContext, event: string, listener: Listener): Listene
   };
 }
 
-export function onInboxConnection(ctx: RealtimeContext, extra: InboxHandlerFactory[]) {
+export function onInboxConnection(ctx: RealtimeContext, extra: readonly InboxHandlerFactory[]) {
   return (socket: InboxSocket) => {
     const { user, sessionId } = socket.data;
     const conversationIds = conversationIdsBySocket.get(socket) ?? [];

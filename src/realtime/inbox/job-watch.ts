@@ -1,23 +1,19 @@
-import { assertWatchable, getOwnJob } from '../../domain/jobs.js';
 import { jobPayload } from '../../schemas/socket.js';
 import { withAck } from '../ack.js';
+import { callerOf } from '../context.js';
 import { jobRoom } from '../rooms.js';
 import type { InboxHandlerFactory } from './connection.js';
 
-/**
- * `job:watch` / `job:unwatch`. Watching authorises, joins the room, and only then reads the
- * snapshot for the ack: a change stored after that read is also published to the room, so
- * nothing is lost; the client drops what it gets twice by `seq`.
- */
+/** `job:watch` / `job:unwatch`: the job service authorises, the socket joins `job_<id>`, then the snapshot is read. */
 export const jobWatchHandlers: InboxHandlerFactory = (ctx, socket, log) => {
-  const userId = socket.data.user.id;
+  const caller = callerOf(socket);
   socket.on(
     'job:watch',
-    withAck(log, 'job:watch', jobPayload, async ({ job_id }) => {
-      await assertWatchable(ctx.sql, userId, job_id);
-      await socket.join(jobRoom(job_id));
-      return { job: await getOwnJob(ctx.sql, userId, job_id) };
-    }),
+    withAck(log, 'job:watch', jobPayload, async ({ job_id }) => ({
+      job: await ctx.services.jobs.watch(caller, job_id, async () => {
+        await socket.join(jobRoom(job_id));
+      }),
+    })),
   );
   socket.on(
     'job:unwatch',

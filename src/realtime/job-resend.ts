@@ -1,14 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Sql } from 'postgres';
-import * as jobsRepo from '../db/repositories/jobs.js';
-import { toJobDto } from '../domain/jobs.js';
-import type { InboxNamespace } from '../realtime/broadcaster.js';
-import { jobRoom } from '../realtime/rooms.js';
+import type { JobDto } from '../schemas/objects.js';
 import type { RedisClient } from '../redis.js';
+import type { Broadcaster } from './broadcaster.js';
 
-const JOB_ROOM_PREFIX = jobRoom('');
 const CHUNK = 500;
+
+/** The stored snapshots of these jobs (the job service's `snapshots`). */
+type Snapshots = (jobIds: readonly string[]) => Promise<JobDto[]>;
 
 /**
  * While the hub's adapter has no Redis, every `job:status` a worker publishes is lost for this
@@ -22,15 +21,13 @@ const CHUNK = 500;
  * came back, and a plain socket.io-client watcher gets the current state without any code.
  * Returns the function that stops listening.
  */
-export function resendJobSnapshotsAfterRedisReturns(inbox: InboxNamespace, sql: Sql, log: FastifyBaseLogger): () => void {
-  const sub = (inbox.adapter as unknown as { subClient?: RedisClient }).subClient;
-  if (!sub) return () => {};
+export function resendJobSnapshotsAfterRedisReturns(sub: RedisClient, broadcaster: Broadcaster, snapshots: Snapshots, log: FastifyBaseLogger): () => void {
   let lost = false;
   const onClose = () => void (lost = true);
   const onReady = () => {
     if (!lost) return;
     lost = false;
-    void resend(inbox, sub, sql).then(
+    void resend(sub, broadcaster, snapshots).then(
       (n) => log.info({ jobs: n }, 'redis back: re-sent the watched jobs\' snapshots'),
       (err: unknown) => log.warn({ err: (err as Error).message }, 'redis back: could not re-send job snapshots'),
     );
@@ -43,15 +40,15 @@ export function resendJobSnapshotsAfterRedisReturns(inbox: InboxNamespace, sql: 
   };
 }
 
-async function resend(inbox: InboxNamespace, sub: RedisClient, sql: Sql): Promise<number> {
+async function resend(sub: RedisClient, broadcaster: Broadcaster, snapshots: Snapshots): Promise<number> {
   // ioredis re-subscribes right after 'ready'; a PING answered on the same connection comes
   // after those subscriptions took effect, so nothing published from here on is missed.
   if (sub instanceof Redis) await sub.ping();
-  const ids = [...inbox.adapter.rooms.keys()].filter((r) => r.startsWith(JOB_ROOM_PREFIX)).map((r) => r.slice(JOB_ROOM_PREFIX.length));
+  const ids = broadcaster.jobsWatchedHere();
   let sent = 0;
   for (let i = 0; i < ids.length; i += CHUNK) {
-    for (const row of await jobsRepo.findJobs(sql, ids.slice(i, i + CHUNK))) {
-      inbox.local.to(jobRoom(row.id)).emit('job:status', toJobDto(row));
+    for (const job of await snapshots(ids.slice(i, i + CHUNK))) {
+      broadcaster.jobStatusHere(job);
       sent++;
     }
   }

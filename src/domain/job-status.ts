@@ -1,14 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Sql } from 'postgres';
-import { isStorageUnavailable } from '../errors.js';
+import type { Sql } from '../db/client.js';
 import * as jobsRepo from '../db/repositories/jobs.js';
 import type { SnapshotPatch } from '../db/repositories/jobs.js';
-import type { JobState } from '../db/schema/index.js';
-import type { JobDto } from '../domain/job-dto.js';
-import { toJobDto } from '../domain/jobs.js';
-
-/** Sends a stored snapshot to the job's room (`job_<id>` of /inbox), from a hub or a worker. */
-export type JobStatusPublisher = (job: JobDto) => void;
+import type { JobRow } from '../db/rows.js';
+import { isStorageUnavailable } from '../errors.js';
+import type { JobState } from '../schemas/common.js';
+import { toJobDto, type JobDto } from './job-dto.js';
+import type { JobStatusPublisher } from './ports.js';
 
 /** One change of a job: what to set, and which stored states it may replace. */
 export interface JobChange {
@@ -80,15 +78,17 @@ const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
 
 /**
+ * The one way a job's snapshot changes, in a hub (a cancel) or a worker (every other change).
  * Store, then publish: the snapshot and its `seq` are written first, so a watcher that reads
- * the snapshot after joining the room never misses a change, and nothing is sent that was not stored.
+ * the snapshot after joining the room never misses a change, and nothing is sent that was not
+ * stored. The publisher is the hub's Broadcaster or a worker's Redis room emitter.
  */
 export class JobStatusStore {
   private readonly retryForMs: number;
 
   constructor(
     private readonly sql: Sql,
-    private readonly publish: JobStatusPublisher,
+    private readonly publisher: JobStatusPublisher,
     private readonly options: JobStatusStoreOptions = {},
   ) {
     this.retryForMs = options.retryForMs ?? 0;
@@ -99,7 +99,7 @@ export class JobStatusStore {
     const row = await this.write(jobId, change);
     if (!row) return null;
     const job = toJobDto(row);
-    this.publish(job);
+    this.publisher.jobStatus(job);
     return job;
   }
 
@@ -109,7 +109,7 @@ export class JobStatusStore {
    * change already stored: the guard then refuses it, and the stored row is returned if it
    * already says what this change says, so the change is still published once.
    */
-  private async write(jobId: string, change: JobChange): Promise<jobsRepo.JobRecord | null> {
+  private async write(jobId: string, change: JobChange): Promise<JobRow | null> {
     const deadline = performance.now() + this.retryForMs;
     for (let attempt = 1, backoff = FIRST_BACKOFF_MS; ; attempt++, backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
       try {
@@ -126,7 +126,7 @@ export class JobStatusStore {
   }
 }
 
-function alreadyApplied(row: jobsRepo.JobRecord, change: JobChange): boolean {
+function alreadyApplied(row: JobRow, change: JobChange): boolean {
   const { state, progress, statusText } = change.set;
   return (state === undefined || row.state === state) && (progress === undefined || row.progress === progress) && (statusText === undefined || row.status_text === statusText);
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { TokenStore } from '../domain/rate-limiter.js';
+import type { TokenStore } from './rate-limiter.js';
 import { isRedisReady, type RedisClient } from '../redis.js';
 import { messageRateKey } from '../redis-keys.js';
 

@@ -1,34 +1,11 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from 'postgres';
 import type { Config } from '../src/config.js';
+import { jobChanges, type JobChange, type JobStatusStore } from '../src/domain/job-status.js';
 import { CANCEL_REASON, clearAbortRequest } from '../src/queue/cancel.js';
 import type { JobName } from '../src/queue/catalog.js';
 import type { JobEnvelope } from '../src/queue/queue.js';
-import { jobChanges, JobStatusStore, type JobChange } from '../src/queue/status.js';
-import { createRoomEmitter } from '../src/realtime/room-emitter.js';
-import { jobRoom } from '../src/realtime/rooms.js';
 import type { RedisClient } from '../src/redis.js';
-
-/**
- * How long a worker keeps retrying a status or progress write while Postgres is unreachable
- * (a restart, a failover) before the attempt fails: the job waits and then goes on from where it was.
- */
-export const STATUS_RETRY_MS = 30_000;
-
-/** Store in Postgres, then emit `job:status` into `job_<id>` of /inbox through the Redis adapter protocol. */
-export function workerStatusStore(
-  sql: Sql,
-  redis: RedisClient,
-  config: Pick<Config, 'REDIS_PREFIX' | 'REDIS_CLUSTER_NODES'>,
-  log?: Logger,
-): JobStatusStore {
-  const rooms = createRoomEmitter(redis, config);
-  return new JobStatusStore(sql, (job) => rooms.emit(jobRoom(job.job_id), 'job:status', job), {
-    retryForMs: STATUS_RETRY_MS,
-    onRetry: (jobId, err, attempt) => log?.warn({ job: jobId, attempt, err: (err as Error).message }, 'job status write: Postgres unreachable, retrying'),
-  });
-}
 
 /** Thrown when the owner cancelled: unrecoverable, so BullMQ never retries it, and told apart from a failure. */
 export class JobCancelledError extends UnrecoverableError {

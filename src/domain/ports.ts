@@ -1,0 +1,49 @@
+import type { QueuedJob } from '../queue/catalog.js';
+import type { ConversationDto, JobDto, MessageDto } from '../schemas/objects.js';
+
+/**
+ * Where the services send what happened, once it is stored: ports the transports implement,
+ * so a service decides what to publish and never knows how it travels. The hub's Broadcaster
+ * (src/realtime/broadcaster.ts) implements every publisher here; a worker's Redis room emitter
+ * (src/realtime/room-emitter.ts) implements JobStatusPublisher.
+ */
+export interface MessagePublisher {
+  /** A stored message, to everyone in its conversation (the sender's own sockets included). */
+  message(message: MessageDto): void;
+}
+
+export interface ConversationPublisher extends MessagePublisher {
+  /** A new conversation: both members' live sockets join it, then are told. */
+  conversationCreated(conversation: ConversationDto): void;
+  /** Ephemeral: to the other member's sockets, never back to the typist's. */
+  typing(conversationId: number, userId: number): void;
+  /** A member's read marker as now stored. */
+  read(conversationId: number, userId: number, seq: number): void;
+}
+
+export interface SessionPublisher {
+  /** A revoked session: every socket opened with it, everywhere, is disconnected. */
+  disconnectSession(sessionId: number): Promise<void>;
+}
+
+export interface JobStatusPublisher {
+  /** A job's stored snapshot, to whoever watches that job. */
+  jobStatus(job: JobDto): void;
+}
+
+/** Everything a hub publishes. */
+export type HubPublisher = ConversationPublisher & SessionPublisher & JobStatusPublisher;
+
+/**
+ * The job queue as the services use it; `bullJobQueue` (src/queue/queue.ts) fits BullMQ and
+ * the cancel channel to it, with the catalog's retry and retention policy for each name.
+ */
+export interface JobQueue {
+  enqueue(job: QueuedJob): Promise<void>;
+  /** The queue's state of a job; `unknown` when the queue has no trace of it. */
+  stateOf(jobId: string): Promise<string>;
+  /** Removes a job that is not running; false when a worker holds it (active). */
+  remove(jobId: string): Promise<boolean>;
+  /** Asks the worker running the job to abort it; an attempt that starts later sees it too. */
+  requestAbort(jobId: string): Promise<void>;
+}

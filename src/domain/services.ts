@@ -1,0 +1,98 @@
+import type { Config } from '../config.js';
+import type { Sql } from '../db/client.js';
+import type { RedisClient } from '../redis.js';
+import { AuthService } from './auth.js';
+import { ConversationExport } from './conversation-export.js';
+import { ConversationService } from './conversations.js';
+import { JobStatusStore, type JobStatusStoreOptions } from './job-status.js';
+import { JobService } from './jobs.js';
+import { LoginAttempts } from './login-attempts.js';
+import { MessageService } from './messages.js';
+import type { HubPublisher, JobQueue, JobStatusPublisher } from './ports.js';
+import { RateLimiter, SharedRateLimiter } from './rate-limiter.js';
+import { redisTokenStore } from './redis-token-store.js';
+import { SessionService } from './sessions.js';
+import { UserService } from './users.js';
+
+/** What the services log: a store that did not answer, where they fall back instead of failing. */
+export interface ServiceLog {
+  warn(fields: object, message: string): void;
+}
+
+/** What the job services need, in a hub and in a worker alike. */
+export interface JobServiceDeps {
+  sql: Sql;
+  config: Pick<Config, 'EXPORT_DIR'>;
+  /** Where job changes go: the hub's Broadcaster, or a worker's Redis room emitter. */
+  publisher: JobStatusPublisher;
+  queue: JobQueue;
+  /** Workers retry status writes through a Postgres restart; a hub answers within its request deadline. */
+  jobStatus?: JobStatusStoreOptions;
+}
+
+export interface JobServices {
+  jobs: JobService;
+  jobStatus: JobStatusStore;
+  conversationExport: ConversationExport;
+}
+
+/** The job services: built the same way by the hub (createServices) and by workers (workers/start.ts). */
+export function createJobServices(deps: JobServiceDeps): JobServices {
+  const jobStatus = new JobStatusStore(deps.sql, deps.publisher, deps.jobStatus);
+  return {
+    jobStatus,
+    jobs: new JobService(deps.sql, deps.queue, jobStatus),
+    conversationExport: new ConversationExport(deps.sql, deps.config.EXPORT_DIR),
+  };
+}
+
+export interface ServiceDeps extends JobServiceDeps {
+  config: Config;
+  /** The hub's Broadcaster: messages, conversations, sessions and jobs. */
+  publisher: HubPublisher;
+  /** Login attempts and message rates are counted here, shared by every pod. */
+  redis: RedisClient;
+  log: ServiceLog;
+}
+
+export interface Services extends JobServices {
+  auth: AuthService;
+  sessions: SessionService;
+  users: UserService;
+  conversations: ConversationService;
+  messages: MessageService;
+  /** Stops the limiters' housekeeping timers. */
+  close(): void;
+}
+
+/**
+ * Every use case of a hub, built once per app: routes and socket handlers only translate to and
+ * from these (`services.messages.send(caller, input)`), and the services store, then publish
+ * through the ports the Broadcaster implements.
+ */
+export function createServices(deps: ServiceDeps): Services {
+  const { sql, config, publisher, redis, log } = deps;
+  const sessions = new SessionService(sql, config.SESSION_TTL_HOURS);
+  const attempts = new LoginAttempts(
+    redis,
+    config.REDIS_PREFIX,
+    { perAccountAndNetwork: config.LOGIN_RATE_LIMIT_PER_ACCOUNT, perAccount: config.LOGIN_RATE_LIMIT_PER_ACCOUNT_TOTAL },
+    (err) => log.warn({ err: (err as Error).message }, 'login limiter unavailable; attempt let through'),
+  );
+  const messageLimiter = new SharedRateLimiter(
+    redisTokenStore(redis, config, config.MESSAGE_RATE_LIMIT),
+    new RateLimiter(config.MESSAGE_RATE_LIMIT),
+    config.MESSAGE_RATE_LIMIT,
+    (err) => log.warn({ err: err.message }, 'message rate limit: redis unavailable, counting this pod only'),
+  );
+  const conversations = new ConversationService(sql, publisher);
+  return {
+    ...createJobServices(deps),
+    sessions,
+    auth: new AuthService(sql, sessions, attempts, publisher),
+    users: new UserService(sql),
+    conversations,
+    messages: new MessageService(sql, config, messageLimiter, conversations, publisher),
+    close: () => messageLimiter.close(),
+  };
+}
