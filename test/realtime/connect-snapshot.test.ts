@@ -3,7 +3,7 @@ import type { ConversationDto, MessageDto } from '../../src/realtime/protocol.js
 import { userRoom } from '../../src/realtime/rooms.js';
 import { startApp, type RunningApp } from '../helpers/app.js';
 import { testEnv } from '../helpers/config.js';
-import { api, newConversation, newUser, type TestUser } from '../helpers/http.js';
+import { api, newUser, type TestUser } from '../helpers/http.js';
 import { startPgQueryLog, type PgQueryLog } from '../helpers/pg-query-log.js';
 import { collect, connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
 
