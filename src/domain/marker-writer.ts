@@ -14,6 +14,12 @@ export interface MarkerWriterOptions {
   /** Updates in one statement at most; more wait for the next batch. */
   maxBatch?: number;
   /**
+   * How long the first update of a batch waits for others when nothing is in flight. Receipts
+   * are not latency-critical (a tick that shows a few ms later is still instant to a person),
+   * while every statement costs the hub and Postgres a round trip and a commit.
+   */
+  lingerMs?: number;
+  /**
    * How long a batch in flight that failed on a lock cycle with another pod's batch (class 40)
    * or provably never reached Postgres is tried again, with backoff, before its updates fail.
    */
@@ -46,6 +52,7 @@ export class MarkerWriter {
   private inFlight = false;
   private scheduled = false;
   private readonly maxBatch: number;
+  private readonly lingerMs: number;
   private readonly retryForMs: number;
 
   constructor(
@@ -54,6 +61,7 @@ export class MarkerWriter {
     options: MarkerWriterOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 2000;
+    this.lingerMs = options.lingerMs ?? 0;
     this.retryForMs = options.retryForMs ?? 2000;
   }
 
@@ -64,11 +72,14 @@ export class MarkerWriter {
     });
   }
 
-  /** Batches form in the check phase, after every socket read of this loop turn queued its updates. */
+  /**
+   * Batches form in the check phase, after every socket read of this loop turn queued its
+   * updates, or `lingerMs` later; while one is in flight the next gathers behind it.
+   */
   private pump(): void {
     if (this.scheduled || this.inFlight || this.waiting.length === 0) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const go = () => {
       this.scheduled = false;
       if (this.inFlight || this.waiting.length === 0) return;
       const batch = this.waiting.splice(0, this.maxBatch);
@@ -77,7 +88,9 @@ export class MarkerWriter {
         this.inFlight = false;
         this.pump();
       });
-    });
+    };
+    if (this.lingerMs > 0) setTimeout(go, this.lingerMs);
+    else setImmediate(go);
   }
 
   private async flush(batch: Pending[]): Promise<void> {

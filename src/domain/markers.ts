@@ -9,6 +9,9 @@ export interface MarkerInput {
   seq: number;
 }
 
+/** How long a marker batch gathers before its statement when nothing is in flight (see MarkerWriterOptions). */
+export const MARKER_LINGER_MS = 20;
+
 /**
  * Read and delivered markers. Both only move forward and never past the conversation's last
  * seq: at or below the stored marker is a no-op that succeeds, above `last_seq` is
@@ -19,8 +22,8 @@ export interface MarkerInput {
 export class MarkerService {
   private readonly writer: MarkerWriter;
 
-  constructor(sql: Sql, publisher: MarkerPublisher, options?: MarkerWriterOptions) {
-    this.writer = new MarkerWriter(sql, publisher, options);
+  constructor(sql: Sql, publisher: MarkerPublisher, options: MarkerWriterOptions = {}) {
+    this.writer = new MarkerWriter(sql, publisher, { lingerMs: MARKER_LINGER_MS, ...options });
   }
 
   read(caller: Caller, input: MarkerInput): Promise<void> {
