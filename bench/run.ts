@@ -108,7 +108,7 @@ async function messageScenarios(s: Stack, running: Target[]): Promise<{ steps: S
     const hub = running.find((t) => t.name === 'hub');
     if (o.scenarios.includes('receipts') && hub) {
       log(`receipts: ${o.receiptRate} msg/s without and with every recipient sending delivered (gathered for ${o.receiptEveryMs} ms)`);
-      receipts.push(await runReceipts(pool, hub, s.topo, { ...base, rate: o.receiptRate, everyMs: o.receiptEveryMs, log }));
+      receipts.push(await runReceipts(pool, hub, s.topo, { ...base, rate: o.receiptRate, everyMs: o.receiptEveryMs, rounds: o.receiptRounds, log }));
     }
     for (const t of running) await pool.all(() => ({ type: 'disconnect', target: t.name }), 30_000);
   } finally {

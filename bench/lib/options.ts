@@ -28,6 +28,8 @@ export interface BenchOptions {
   /** Receipts scenario: the message rate, and how long clients gather `delivered` per conversation. */
   receiptRate: number;
   receiptEveryMs: number;
+  /** Rounds of off, on, on, off. */
+  receiptRounds: number;
   /** Snapshot scenario: conversations per user to measure, and connects per size. */
   snapshotSizes: number[];
   snapshotConnects: number;
@@ -66,6 +68,7 @@ const HELP = `npm run bench -- [options]
   --job-watchers N     sockets watching each job (2)
   --receipt-rate N     msg/s of the receipts scenario, run without and with delivered (1000)
   --receipt-every MS   how long a client gathers delivered per conversation before sending (100)
+  --receipt-rounds N   rounds of off, on, on, off steps (1)
   --snapshot-sizes a,b conversations per user in the snapshot scenario (5,200)
   --snapshot-connects N  connects per size, one after another (200)
   --no-build           run the last build in dist/ instead of \`npm run build\`
@@ -112,6 +115,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       'job-watchers': { type: 'string' },
       'receipt-rate': { type: 'string' },
       'receipt-every': { type: 'string' },
+      'receipt-rounds': { type: 'string' },
       'snapshot-sizes': { type: 'string' },
       'snapshot-connects': { type: 'string' },
       'no-build': { type: 'boolean' },
@@ -157,6 +161,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     jobWatchers: int('job-watchers', v['job-watchers'], 2, 1, 100),
     receiptRate: int('receipt-rate', v['receipt-rate'], 1000, 1, 100_000),
     receiptEveryMs: int('receipt-every', v['receipt-every'], 100, 1, 10_000),
+    receiptRounds: int('receipt-rounds', v['receipt-rounds'], 1, 1, 10),
     snapshotSizes: (v['snapshot-sizes'] ?? '5,200').split(',').map((n) => int('snapshot-sizes', n.trim(), 0, 0, 10_000)),
     snapshotConnects: int('snapshot-connects', v['snapshot-connects'], 200, 1, 100_000),
     build: !v['no-build'],

@@ -7,7 +7,7 @@ import { runStep, type StepOptions, type StepResult } from './messages.js';
 export interface ReceiptResult {
   rate: number;
   everyMs: number;
-  /** Steps in the order run: off, on, on, off (so a drift of the box weighs on both alike). */
+  /** Steps by condition; run off, on, on, off per round (so a drift of the box weighs on both alike). */
   off: StepResult[];
   on: StepResult[];
   /** Hub CPU ms per message, averaged over each condition's steps. */
@@ -27,7 +27,7 @@ export interface ReceiptResult {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /**
- * The receipts scenario on the connected hub: the message step at `rate`, off, on, on, off.
+ * The receipts scenario on the connected hub: the message step at `rate`, off, on, on, off (per round).
  * "On": every socket sends `delivered` for the other members' messages it received, the highest
  * seq per conversation gathered for `everyMs` (the typed client's batching); the hub stores it
  * per session and per user (group commit) and tells the conversation's room when it moved.
@@ -36,11 +36,12 @@ export async function runReceipts(
   pool: AgentPool,
   t: Target,
   topo: Topology,
-  o: StepOptions & { rate: number; everyMs: number; log(line: string): void },
+  o: StepOptions & { rate: number; everyMs: number; rounds: number; log(line: string): void },
 ): Promise<ReceiptResult> {
   const off: StepResult[] = [];
   const on: StepResult[] = [];
-  for (const receipts of [false, true, true, false]) {
+  const order = Array.from({ length: o.rounds }, () => [false, true, true, false]).flat();
+  for (const receipts of order) {
     const r = await runStep(pool, t, topo, o.rate, { ...o, deliveredEveryMs: receipts ? o.everyMs : 0 });
     (receipts ? on : off).push(r);
     o.log(`  receipts ${receipts ? 'on ' : 'off'} ${o.rate}/s: cpu ${r.cpuMsPerMsg.toFixed(3)} ms/msg, pg ${r.pgCpuMsPerMsg.toFixed(3)}, p99 ${r.latency.p99.toFixed(1)} ms, delivered sent ${r.deliveredSent} heard ${r.deliveredHeard}, box ${r.machineBusyPct.toFixed(0)}%`);
