@@ -90,24 +90,26 @@ export interface InboxSnapshotRows {
 
 /**
  * Every conversation id of a user and the `limit` most recently active ones as views, in one
- * statement (one snapshot of the database, one round trip): a row per conversation, the view's
- * columns filled for the first `limit` only.
+ * statement (one snapshot of the database, one round trip): a row per view, and the ids as one
+ * array on the first row (a row per id would cost the driver a parse of every view column,
+ * null, for each conversation beyond `limit`).
  */
 export async function snapshotForUser(sql: Executor, userId: number, limit: number): Promise<InboxSnapshotRows> {
-  const rows = await sql<Array<{ conversation_id: number; rank: number } & Partial<ConversationView>>>`
+  const rows = await sql<Array<ConversationView & { all_ids: number[] | null }>>`
     with mine as (
       select id, last_activity_at from conversations where client_id = ${userId}
       union all
       select id, last_activity_at from conversations where worker_id = ${userId}
-    ), ranked as (
-      select id, row_number() over (order by last_activity_at desc, id desc) as rank from mine
+    ), top as (
+      select id, row_number() over (order by last_activity_at desc, id desc) as rank
+      from mine order by last_activity_at desc, id desc limit ${limit}
     )
-    select r.id as conversation_id, r.rank::int as rank, v.*
-    from ranked r
-    left join lateral (${selectViews(sql, userId)} where c.id = r.id and r.rank <= ${limit}) v on true
-    order by r.rank`;
-  const views = rows.filter((r) => r.id !== null && r.id !== undefined) as unknown as ConversationView[];
-  return { ids: rows.map((r) => r.conversation_id).sort((a, b) => a - b), views };
+    select v.*, case when t.rank = 1 then (select array_agg(id order by id) from mine) end as all_ids
+    from top t
+    join lateral (${selectViews(sql, userId)} where c.id = t.id) v on true
+    order by t.rank`;
+  const ids = rows[0]?.all_ids ?? [];
+  return { ids, views: rows.map(({ all_ids: _ids, ...view }) => view) };
 }
 
 /** Ids of the conversations a user is in, as client or as worker. */
