@@ -13,8 +13,9 @@ export type InboxHandlerFactory = (ctx: RealtimeContext, socket: InboxSocket, lo
 
 /**
  * Middleware that loads the user's conversation ids before `connection`, so the socket can join
- * their rooms the moment it connects, before the `ready` snapshot is read. Bounded like the session lookup: a frozen Postgres refuses the socket with
- * `unavailable` instead of holding it half-open.
+ * their rooms the moment it connects, before the `ready` snapshot is read. Bounded like the
+ * session lookup: a frozen Postgres refuses the socket with `unavailable` instead of holding it
+ * half-open.
  */
 export function loadConversations(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
   return async (socket: InboxSocket, next: (err?: Error) => void) => {
