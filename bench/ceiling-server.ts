@@ -75,7 +75,7 @@ function onConnection(socket: CeilingSocket): void {
     ack({ ok: true, message });
   });
 
-  socket.emit('ready', { user, conversation_ids: conversationIds });
+  socket.emit('ready', { user, conversation_ids: conversationIds, conversations: [] });
 }
 
 inbox.on('connection', onConnection);

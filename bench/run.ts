@@ -20,6 +20,8 @@ import { runConnections, type ConnectionResult } from './scenarios/connections.j
 import { jobTrackerMissing, runJobs, skippedJobs, type JobResult } from './scenarios/jobs.js';
 import { findMaxRate, type MaxRateResult } from './scenarios/max-rate.js';
 import { connectTarget, runStep, type StepOptions, type StepResult } from './scenarios/messages.js';
+import { runReceipts, type ReceiptResult } from './scenarios/receipts.js';
+import { runSnapshot, type SnapshotResult } from './scenarios/snapshot.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** Set while the run's databases exist, so an interrupt can still drop them. */
@@ -68,12 +70,18 @@ function describeStep(r: StepResult): string {
   return `  ${r.target.padEnd(8)} ${String(r.rate).padStart(6)}/s  sent ${r.achievedRate.toFixed(0)}/s  p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(2)}  max ${r.latency.max.toFixed(1)} ms  lost ${r.lost}  dup ${r.duplicates}  gaps ${r.gaps}  cpu ${r.cpuMsPerMsg.toFixed(3)} ms/msg (clients ${r.driverCpuMsPerMsg.toFixed(3)}${pg})  box ${r.machineBusyPct.toFixed(0)}%${errors ? `  ack errors ${errors}` : ''}`;
 }
 
-/** Fixed-rate steps, alternating the targets per rate so all see the same box; then the max search. */
-async function messageScenarios(s: Stack, running: Target[]): Promise<{ steps: StepResult[]; maxRate: MaxRateResult[] }> {
+const needsMessageSockets = (o: BenchOptions) => ['messages', 'max', 'receipts'].some((x) => o.scenarios.includes(x as BenchOptions['scenarios'][number]));
+
+/**
+ * Fixed-rate steps, alternating the targets per rate so all see the same box; then the max
+ * search; then the receipts steps (the hub only: the ceiling and an older hub have no `delivered`).
+ */
+async function messageScenarios(s: Stack, running: Target[]): Promise<{ steps: StepResult[]; maxRate: MaxRateResult[]; receipts: ReceiptResult[] }> {
   const o = s.options;
   const pool = await new AgentPool(o.clientProcs).ready();
   const steps: StepResult[] = [];
   const maxRate: MaxRateResult[] = [];
+  const receipts: ReceiptResult[] = [];
   try {
     for (const t of running) await connectTarget(pool, t, s.topo);
     const base: StepOptions = { durationS: o.durationS, drainS: o.drainS, bodySize: o.bodySize, ackTimeoutMs: ACK_TIMEOUT_MS };
@@ -97,11 +105,30 @@ async function messageScenarios(s: Stack, running: Target[]): Promise<{ steps: S
         maxRate.push(await findMaxRate(pool, t, s.topo, known, { ...base, durationS: o.probeDurationS, p99LimitMs: o.p99LimitMs, maxProbes: o.maxProbes, log }));
       }
     }
+    const hub = running.find((t) => t.name === 'hub');
+    if (o.scenarios.includes('receipts') && hub) {
+      log(`receipts: ${o.receiptRate} msg/s without and with every recipient sending delivered (gathered for ${o.receiptEveryMs} ms)`);
+      receipts.push(await runReceipts(pool, hub, s.topo, { ...base, rate: o.receiptRate, everyMs: o.receiptEveryMs, rounds: o.receiptRounds, log }));
+    }
     for (const t of running) await pool.all(() => ({ type: 'disconnect', target: t.name }), 30_000);
   } finally {
     await pool.close();
   }
-  return { steps, maxRate };
+  return { steps, maxRate, receipts };
+}
+
+/** Connect cost by inbox size, on a freshly started pod of each hub (not the ceiling: it has no snapshot). */
+async function snapshotScenario(s: Stack): Promise<SnapshotResult[]> {
+  const out: SnapshotResult[] = [];
+  for (const kind of s.kinds.filter((k) => k.name !== 'ceiling')) {
+    const t = await kind.start();
+    try {
+      out.push(...(await runSnapshot(t, { sizes: s.options.snapshotSizes, connects: s.options.snapshotConnects, log })));
+    } finally {
+      await stopTarget(t);
+    }
+  }
+  return out;
 }
 
 /** Each target freshly started, so its empty RSS is a real baseline. */
@@ -191,6 +218,8 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   let maxRate: MaxRateResult[] = [];
   let connections: ConnectionResult[] = [];
   let jobs: JobResult | null = null;
+  let receipts: ReceiptResult[] = [];
+  let snapshot: SnapshotResult[] = [];
   try {
     const running: Target[] = [];
     try {
@@ -202,13 +231,17 @@ async function run(options: BenchOptions): Promise<BenchReport> {
           t.seed = (kind as typeof hub).seed = await seedHub(t.pods[0]!.url, topo, t.store!.runId);
         }
       }
-      if (options.scenarios.includes('messages') || options.scenarios.includes('max')) ({ steps, maxRate } = await messageScenarios(s, running));
+      if (needsMessageSockets(options)) ({ steps, maxRate, receipts } = await messageScenarios(s, running));
     } finally {
       await Promise.all(running.map(stopTarget));
     }
     if (options.scenarios.includes('connections')) {
       log(`connection scenario: ${options.sockets} idle sockets per target`);
       connections = await connectionScenario(s);
+    }
+    if (options.scenarios.includes('snapshot')) {
+      log(`snapshot scenario: ${options.snapshotConnects} connects per size, ${options.snapshotSizes.join(' and ')} conversations per user`);
+      snapshot = await snapshotScenario(s);
     }
     if (options.scenarios.includes('jobs')) jobs = await jobScenario(hub, topo, options);
   } finally {
@@ -229,6 +262,8 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     maxRate,
     connections,
     jobs,
+    receipts,
+    snapshot,
     notes,
   };
   return { ...partial, targets: checkTargets(partial) };

@@ -37,10 +37,22 @@ interface Step extends Omit<StepCounters, 'dropped'> {
   target: Target;
   latency: number[];
   ackLatency: number[];
+  deliveredEveryMs: number;
+  ackTimeoutMs: number;
+}
+
+/** One socket's receipts not yet sent: the highest seq per conversation, flushed by one timer. */
+interface DueReceipts {
+  socket: ClientSocket;
+  due: Map<number, number>;
+  timer: NodeJS.Timeout | null;
 }
 
 const targets = new Map<string, Target>();
 const steps = new Map<number, Step>();
+/** The step running now: `delivered` events heard are counted on it. */
+let current: Step | null = null;
+const receipts = new Map<ClientSocket, DueReceipts>();
 const agentId = process.env.BENCH_AGENT_ID ?? String(process.pid);
 
 function targetOf(name: string, seqStride = 1): Target {
@@ -56,8 +68,32 @@ const bump = (counts: Record<string, number>, key: string) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
 
+/** Sends what `socket` has received as `delivered`, like the typed client: batched per conversation. */
+function markDelivered(step: Step, socket: ClientSocket, m: MessageDto): void {
+  let r = receipts.get(socket);
+  if (!r) receipts.set(socket, (r = { socket, due: new Map(), timer: null }));
+  if (m.seq <= (r.due.get(m.conversation_id) ?? 0)) return;
+  r.due.set(m.conversation_id, m.seq);
+  r.timer ??= setTimeout(() => flushReceipts(step, r), step.deliveredEveryMs);
+}
+
+function flushReceipts(step: Step, r: DueReceipts): void {
+  r.timer = null;
+  for (const [conversationId, seq] of r.due) {
+    step.deliveredSent++;
+    step.pendingAcks++;
+    r.socket.timeout(step.ackTimeoutMs).emit('delivered', { conversation_id: conversationId, seq }, (err: Error | null, ack) => {
+      step.pendingAcks--;
+      if (err) bump(step.ackErrors, 'delivered_ack_timeout');
+      else if (ack.ok) step.deliveredOk++;
+      else bump(step.ackErrors, `delivered_${ack.error.code}`);
+    });
+  }
+  r.due.clear();
+}
+
 /** Every `message` a socket receives: seq bookkeeping for all, latency for other members' only. */
-function onDelivery(t: Target, socketIndex: number, ownId: string, m: MessageDto): void {
+function onDelivery(t: Target, socketIndex: number, ownId: string, m: MessageDto, socket: ClientSocket): void {
   const now = clock();
   const streamKey = (socketIndex * 2_097_152 + m.conversation_id) * t.seqStride + (m.id % t.seqStride);
   const verdict = t.tracker.see(streamKey, m.seq);
@@ -72,6 +108,7 @@ function onDelivery(t: Target, socketIndex: number, ownId: string, m: MessageDto
   else if (verdict === 'reordered') step.reordered++;
   if (m.sender_id === ownId) return;
   step.received++;
+  if (step.deliveredEveryMs > 0) markDelivered(step, socket, m);
   step.latency.push(now - Number(m.message.slice(bar + 1, m.message.indexOf('|', bar + 1))));
 }
 
@@ -86,7 +123,8 @@ function openSocket(t: Target, index: number, spec: SocketSpec, timeoutMs: numbe
     ...(spec.auth ? { auth: spec.auth } : {}),
   });
   const ownId = String(spec.userId);
-  socket.on('message', (m) => onDelivery(t, index, ownId, m));
+  socket.on('message', (m) => onDelivery(t, index, ownId, m, socket));
+  socket.on('delivered', () => void (current && current.deliveredEveryMs > 0 && current.deliveredHeard++));
   socket.on('job:status', (job) => t.jobs.onStatus(index, job));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error('ready_timeout')), timeoutMs);
@@ -135,6 +173,7 @@ function newStep(req: StepRequest, t: Target): Step {
   return {
     target: t, sent: 0, acksOk: 0, expected: 0, ackErrors: {}, pendingAcks: 0,
     received: 0, duplicates: 0, gaps: 0, reordered: 0, latency: [], ackLatency: [],
+    deliveredSent: 0, deliveredOk: 0, deliveredHeard: 0, deliveredEveryMs: req.deliveredEveryMs ?? 0, ackTimeoutMs: req.ackTimeoutMs,
   };
 }
 
@@ -146,6 +185,7 @@ function runStep(req: StepRequest): Promise<SendResult> {
   const t = targetOf(req.target);
   const step = newStep(req, t);
   steps.set(req.stepId, step);
+  current = step;
   const total = t.senders.length === 0 ? 0 : Math.round((req.rate * req.durationMs) / 1000);
   const filler = 'x'.repeat(req.bodySize);
   const lags: number[] = [];
@@ -192,7 +232,7 @@ function runStep(req: StepRequest): Promise<SendResult> {
 function counters(stepId: number): StepCounters {
   const s = steps.get(stepId);
   if (!s) throw new Error(`unknown step ${stepId}`);
-  const { target, latency: _l, ackLatency: _a, ...c } = s;
+  const { target, latency: _l, ackLatency: _a, deliveredEveryMs: _d, ackTimeoutMs: _t, ...c } = s;
   return { ...c, ackErrors: { ...c.ackErrors }, dropped: target.dropped };
 }
 

@@ -43,6 +43,11 @@ export interface StepRequest {
   durationMs: number;
   bodySize: number;
   ackTimeoutMs: number;
+  /**
+   * Receipts: every socket sends `delivered` for the other members' messages it received, the
+   * highest seq per conversation, gathered for this many ms (as the typed client does); 0: none.
+   */
+  deliveredEveryMs?: number;
 }
 
 export interface JobWatchRequest {
@@ -100,6 +105,10 @@ export interface StepCounters {
   reordered: number;
   /** Unexpected disconnects of this agent's sockets since they connected. */
   dropped: number;
+  /** `delivered` sent (receipts steps), acked ok, and `delivered` events heard by this agent's sockets. */
+  deliveredSent: number;
+  deliveredOk: number;
+  deliveredHeard: number;
 }
 
 export interface StepSamples extends StepCounters {

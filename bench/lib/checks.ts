@@ -51,5 +51,19 @@ export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
     const [lo, hi] = [Math.min(h1.cpuMsPerMsg, h3.cpuMsPerMsg), Math.max(h1.cpuMsPerMsg, h3.cpuMsPerMsg)];
     checks.push({ name: tcpu, status: verdict(hi / lo <= 1.2), detail: `${f(h1.cpuMsPerMsg, 3)} vs ${f(h3.cpuMsPerMsg, 3)} ms/msg (${f((100 * (hi - lo)) / lo, 0)} % apart)` });
   } else checks.push(notRun(tcpu, 'needs the 1000 and 3000 msg/s steps'));
+  const tr = `${r.options.receiptRate} msg/s with every recipient sending delivered: < 30 % more hub CPU, nothing lost`;
+  const rc = r.receipts[0];
+  if (rc) {
+    const ok = rc.cpuRatio < 1.3 && rc.lostOn === 0 && rc.deliveredErrors === 0 && rc.deliveredHeardPerS > 0;
+    checks.push({ name: tr, status: verdict(ok), detail: `${f(rc.cpuMsPerMsgOn, 3)} vs ${f(rc.cpuMsPerMsgOff, 3)} ms/msg (${f((rc.cpuRatio - 1) * 100, 0)} % more), ${f(rc.deliveredSentPerS, 0)} delivered/s sent, ${rc.deliveredErrors} refused, ${rc.lostOn} messages lost` });
+  } else checks.push(notRun(tr, 'receipts scenario not run'));
+
+  const ts = 'connect: the same statements per connect with few and many conversations';
+  const sizes = r.snapshot.filter((x) => x.target === 'hub');
+  if (sizes.length >= 2) {
+    const counts = sizes.map((x) => x.statementsPerConnect);
+    const ok = Math.max(...counts) - Math.min(...counts) < 0.25;
+    checks.push({ name: ts, status: verdict(ok), detail: sizes.map((x) => `${x.conversations} conversations: ${f(x.statementsPerConnect, 2)} statements, p99 ${f(x.readyMs.p99, 2)} ms`).join('; ') });
+  } else checks.push(notRun(ts, 'snapshot scenario not run (or one size)'));
   return checks;
 }

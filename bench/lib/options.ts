@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['messages', 'max', 'connections', 'jobs'] as const;
+export const SCENARIOS = ['messages', 'max', 'connections', 'jobs', 'receipts', 'snapshot'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Everything one run is parameterised by; every loop in the bench is bounded by these. */
@@ -25,6 +25,14 @@ export interface BenchOptions {
   jobUpdatesPerS: number;
   jobDurationS: number;
   jobWatchers: number;
+  /** Receipts scenario: the message rate, and how long clients gather `delivered` per conversation. */
+  receiptRate: number;
+  receiptEveryMs: number;
+  /** Rounds of off, on, on, off. */
+  receiptRounds: number;
+  /** Snapshot scenario: conversations per user to measure, and connects per size. */
+  snapshotSizes: number[];
+  snapshotConnects: number;
   build: boolean;
   keep: boolean;
   /** Extra node flags for the hub pods, e.g. `--cpu-prof --cpu-prof-dir=bench/results/prof`. */
@@ -47,7 +55,7 @@ const HELP = `npm run bench -- [options]
   --drain S            at most this long to wait for acks and deliveries after a step (10)
   --pods N             hub pods, 1 or 2; the ceiling runs as many (1)
   --sockets N          idle sockets in the connection scenario (15000)
-  --scenarios list     any of messages,max,connections,jobs (all)
+  --scenarios list     any of messages,max,connections,jobs,receipts,snapshot (all)
   --client-procs N     client processes for the message scenario (2)
   --socket-procs N     client processes for the connection scenario (4)
   --body-size N        characters per chat message (100)
@@ -58,6 +66,11 @@ const HELP = `npm run bench -- [options]
   --job-rate N         aggregate progress updates per second (200)
   --job-duration S     seconds the job scenario runs (15)
   --job-watchers N     sockets watching each job (2)
+  --receipt-rate N     msg/s of the receipts scenario, run without and with delivered (1000)
+  --receipt-every MS   how long a client gathers delivered per conversation before sending (100)
+  --receipt-rounds N   rounds of off, on, on, off steps (1)
+  --snapshot-sizes a,b conversations per user in the snapshot scenario (5,200)
+  --snapshot-connects N  connects per size, one after another (200)
   --no-build           run the last build in dist/ instead of \`npm run build\`
   --keep               keep the bench database and Redis keys (for inspection)
   --baseline REV       also run the hub at git revision REV (built in a temp dir), side by side
@@ -100,6 +113,11 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       'job-rate': { type: 'string' },
       'job-duration': { type: 'string' },
       'job-watchers': { type: 'string' },
+      'receipt-rate': { type: 'string' },
+      'receipt-every': { type: 'string' },
+      'receipt-rounds': { type: 'string' },
+      'snapshot-sizes': { type: 'string' },
+      'snapshot-connects': { type: 'string' },
       'no-build': { type: 'boolean' },
       keep: { type: 'boolean' },
       'hub-node-args': { type: 'string' },
@@ -141,6 +159,11 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     jobUpdatesPerS: int('job-rate', v['job-rate'], 200, 1, 100_000),
     jobDurationS: int('job-duration', v['job-duration'], 15, 1, 600),
     jobWatchers: int('job-watchers', v['job-watchers'], 2, 1, 100),
+    receiptRate: int('receipt-rate', v['receipt-rate'], 1000, 1, 100_000),
+    receiptEveryMs: int('receipt-every', v['receipt-every'], 100, 1, 10_000),
+    receiptRounds: int('receipt-rounds', v['receipt-rounds'], 1, 1, 10),
+    snapshotSizes: (v['snapshot-sizes'] ?? '5,200').split(',').map((n) => int('snapshot-sizes', n.trim(), 0, 0, 10_000)),
+    snapshotConnects: int('snapshot-connects', v['snapshot-connects'], 200, 1, 100_000),
     build: !v['no-build'],
     keep: Boolean(v.keep),
     hubNodeArgs: (v['hub-node-args'] ?? '').split(' ').filter(Boolean),

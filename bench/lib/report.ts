@@ -2,6 +2,8 @@ import type { ConnectionResult } from '../scenarios/connections.js';
 import type { JobResult } from '../scenarios/jobs.js';
 import type { MaxRateResult } from '../scenarios/max-rate.js';
 import type { StepResult } from '../scenarios/messages.js';
+import type { ReceiptResult } from '../scenarios/receipts.js';
+import type { SnapshotResult } from '../scenarios/snapshot.js';
 import type { BenchOptions } from './options.js';
 
 /** Everything one run produced; written as JSON and rendered as the table. */
@@ -18,6 +20,8 @@ export interface BenchReport {
   maxRate: MaxRateResult[];
   connections: ConnectionResult[];
   jobs: JobResult | null;
+  receipts: ReceiptResult[];
+  snapshot: SnapshotResult[];
   targets: TargetCheck[];
   notes: string[];
 }
@@ -80,6 +84,25 @@ function connectionsTable(list: ConnectionResult[]): string {
   return table(['target', 'sockets', 'failed', 'dropped', 'connect/s', 'p99 ms', 'empty MB', 'MB', 'KB/socket', 'cpu ms/socket'], rows, 1);
 }
 
+function receiptsTable(list: ReceiptResult[]): string {
+  const rows = list.flatMap((r) => [
+    ...[...r.off.map((x) => ['off', x] as const), ...r.on.map((x) => ['on', x] as const)].map(([label, x]) => [
+      String(r.rate), label, f(x.achievedRate, 0), f(x.latency.p50, 2), f(x.latency.p99, 2), String(x.lost), String(sum(x.ackErrors)),
+      f(x.deliveredSent / x.durationS, 0), f(x.deliveredHeard / x.durationS, 0), f(x.cpuMsPerMsg, 3), f(x.pgCpuMsPerMsg, 3), f(x.machineBusyPct, 0),
+    ]),
+    [String(r.rate), 'on/off', '', '', '', '', '', '', '', ratio(r.cpuMsPerMsgOn, r.cpuMsPerMsgOff), ratio(r.pgMsPerMsgOn, r.pgMsPerMsgOff), ''],
+  ]);
+  return table(['msg/s', 'receipts', 'sent/s', 'p50', 'p99', 'lost', 'ack err', 'delivered/s', 'heard/s', 'cpu ms/msg', 'pg ms/msg', 'box %'], rows);
+}
+
+function snapshotTable(list: SnapshotResult[]): string {
+  const rows = list.map((r) => [
+    r.target, String(r.conversations), String(r.snapshotConversations), String(r.connects), f(r.readyMs.p50, 2), f(r.readyMs.p99, 2),
+    f(r.statementsPerConnect, 2), f(r.hubCpuMsPerConnect, 2), String(r.readyChars),
+  ]);
+  return table(['target', 'conversations', 'in ready', 'connects', 'p50 ms', 'p99 ms', 'statements/connect', 'cpu ms/connect', 'ready chars'], rows, 1);
+}
+
 /** The human summary: one table per scenario, then the targets. */
 export function render(r: BenchReport): string {
   const o = r.options;
@@ -111,6 +134,17 @@ export function render(r: BenchReport): string {
       out.push(`  ${j.jobs} jobs x ${j.steps} steps of ${j.stepMs} ms = ${f(j.updatesPerS, 0)} updates/s, ${j.watchers} watchers; ${j.received}/${j.expected} updates received, ${j.completed}/${j.watchers} saw completed, ${j.nonMonotonic} out of order`);
       out.push(`  latency p50 ${f(j.latency.p50, 2)} ms, p95 ${f(j.latency.p95, 2)} ms, p99 ${f(j.latency.p99, 2)} ms, max ${f(j.latency.max, 1)} ms (ms resolution of updated_at); cpu worker ${f(j.workerCpuMs, 0)} ms, hub ${f(j.hubCpuMs, 0)} ms`);
     }
+  }
+  if (r.receipts.length > 0) {
+    out.push('', 'Receipts: the same message load without and with every recipient sending delivered (off, on, on, off)');
+    out.push(`delivered gathered per conversation for ${r.receipts[0]!.everyMs} ms, as the typed client does; heard = delivered events the sockets received; cpu = the hub`);
+    out.push(receiptsTable(r.receipts));
+    for (const x of r.receipts) out.push(`  hub CPU per message with receipts: ${f(x.cpuMsPerMsgOn, 3)} vs ${f(x.cpuMsPerMsgOff, 3)} ms without (${f((x.cpuRatio - 1) * 100, 0)} % more)`);
+  }
+  if (r.snapshot.length > 0) {
+    out.push('', 'Connect snapshot: one socket after another, handshake -> ready (TCP, WebSocket, session, rooms, snapshot)');
+    out.push('statements = transactions committed in the run\'s database per connect (pg_stat_database); cpu = the hub pod');
+    out.push(snapshotTable(r.snapshot));
   }
   if (r.targets.length > 0) {
     out.push('', `Targets (issue 7, for one pod on this machine${o.pods > 1 ? `; this run had ${o.pods} pods` : ''}):`);

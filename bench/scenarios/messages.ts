@@ -38,6 +38,11 @@ export interface StepResult {
   messagesPerCommit: number;
   rssPeakMb: number;
   machineBusyPct: number;
+  /** Receipts steps: the batching delay (0: no receipts), and `delivered` sent, acked ok and heard. */
+  deliveredEveryMs: number;
+  deliveredSent: number;
+  deliveredOk: number;
+  deliveredHeard: number;
 }
 
 export interface StepOptions {
@@ -45,6 +50,7 @@ export interface StepOptions {
   drainS: number;
   bodySize: number;
   ackTimeoutMs: number;
+  deliveredEveryMs?: number;
 }
 
 const MB = 1024 * 1024;
@@ -80,8 +86,12 @@ const sumCounters = (list: StepCounters[]) =>
       ackErrors: addCounts(a.ackErrors, c.ackErrors), pendingAcks: a.pendingAcks + c.pendingAcks,
       received: a.received + c.received, duplicates: a.duplicates + c.duplicates, gaps: a.gaps + c.gaps,
       reordered: a.reordered + c.reordered, dropped: a.dropped + c.dropped,
+      deliveredSent: a.deliveredSent + c.deliveredSent, deliveredOk: a.deliveredOk + c.deliveredOk, deliveredHeard: a.deliveredHeard + c.deliveredHeard,
     }),
-    { sent: 0, acksOk: 0, expected: 0, ackErrors: {}, pendingAcks: 0, received: 0, duplicates: 0, gaps: 0, reordered: 0, dropped: 0 } as StepCounters,
+    {
+      sent: 0, acksOk: 0, expected: 0, ackErrors: {}, pendingAcks: 0, received: 0, duplicates: 0, gaps: 0, reordered: 0, dropped: 0,
+      deliveredSent: 0, deliveredOk: 0, deliveredHeard: 0,
+    } as StepCounters,
   );
 
 /**
@@ -118,7 +128,7 @@ export async function runStep(pool: AgentPool, t: Target, topo: Topology, rate: 
   const sends = await pool.all<SendResult>(
     (agent) => ({
       type: 'step', target: t.name, stepId, rate: (rate * sendersOf(agent.index)) / topo.users,
-      durationMs: o.durationS * 1000, bodySize: o.bodySize, ackTimeoutMs: o.ackTimeoutMs,
+      durationMs: o.durationS * 1000, bodySize: o.bodySize, ackTimeoutMs: o.ackTimeoutMs, deliveredEveryMs: o.deliveredEveryMs ?? 0,
     }),
     o.durationS * 1000 + 60_000,
   );
@@ -160,6 +170,10 @@ export async function runStep(pool: AgentPool, t: Target, topo: Topology, rate: 
     messagesPerCommit: committed > 0 ? c.acksOk / committed : Number.NaN,
     rssPeakMb: peak / MB,
     machineBusyPct: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total),
+    deliveredEveryMs: o.deliveredEveryMs ?? 0,
+    deliveredSent: c.deliveredSent,
+    deliveredOk: c.deliveredOk,
+    deliveredHeard: c.deliveredHeard,
   };
 }
 

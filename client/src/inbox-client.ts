@@ -57,6 +57,8 @@ export class InboxClient extends TypedEmitter<InboxClientEvents> {
   private readonly sendAttempts = new Map<string, number>();
   private readonly inFlight = new Set<string>();
   private restarting = false;
+  /** Messages handed on before the first `ready` said who the user is: marked delivered once it has. */
+  private unattributed: Message[] = [];
 
   constructor(url: string, options: InboxClientOptions = {}) {
     super();
@@ -269,6 +271,7 @@ export class InboxClient extends TypedEmitter<InboxClientEvents> {
     };
     this.info = info;
     this.me = info.user.id;
+    for (const m of this.unattributed.splice(0)) this.markDelivered(m);
     for (const id of info.conversation_ids) this.sequencer.track(id);
     this.setStatus('syncing');
     this.emit('ready', info);
@@ -357,9 +360,19 @@ export class InboxClient extends TypedEmitter<InboxClientEvents> {
       // The outbox lets go of its copy first, so the app never shows the message twice.
       this.outbox.settle(m);
       this.emit('message', m);
-      if (m.sender_id !== String(this.me)) this.delivered.mark(m.conversation_id, m.seq);
+      this.markDelivered(m);
     }
     if (gap) this.requestSync(new Set([message.conversation_id]));
+  }
+
+  /**
+   * The hub joins the socket's rooms before it reads the `ready` snapshot, so messages can come
+   * first; on the first connection the user is not known yet, and their own messages must not
+   * be marked (sending moves none of the sender's markers).
+   */
+  private markDelivered(m: Message): void {
+    if (this.me === null) this.unattributed.push(m);
+    else if (m.sender_id !== String(this.me)) this.delivered.mark(m.conversation_id, m.seq);
   }
 
   private requestSync(scope: SyncScope): void {

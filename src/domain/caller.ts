@@ -5,6 +5,8 @@
  */
 export interface Caller {
   id: number;
+  /** The session (device) the caller acts through; per-session state (delivered markers) is kept under it. */
+  sessionId?: number | undefined;
   /** The conversations this caller is already known to be in; without it membership is asked of Postgres each time. */
   memberships?: MembershipCache | undefined;
 }

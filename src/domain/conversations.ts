@@ -1,42 +1,16 @@
 import type { Sql } from '../db/client.js';
 import * as conversationsRepo from '../db/repositories/conversations.js';
-import type { ConversationView } from '../db/repositories/conversations.js';
-import * as readMarkersRepo from '../db/repositories/read-markers.js';
 import * as usersRepo from '../db/repositories/users.js';
 import { forbidden, invalidPayload, notFound } from '../errors.js';
-import type { ConversationDto, MessageDto } from '../schemas/objects.js';
+import type { ConversationDto } from '../schemas/objects.js';
 import type { Caller } from './caller.js';
+import { toConversationDto } from './conversation-dto.js';
 import type { ConversationPublisher } from './ports.js';
 
 export type { ConversationDto };
 
-function toConversationDto(v: ConversationView): ConversationDto {
-  return {
-    id: v.id,
-    client: { id: v.client_id, name: v.client_name, avatar_url: v.client_avatar },
-    worker: { id: v.worker_id, name: v.worker_name, avatar_url: v.worker_avatar },
-    created_at: v.created_at.toISOString(),
-    last_message: lastMessage(v),
-    unread_count: v.unread_count,
-  };
-}
-
-function lastMessage(v: ConversationView): MessageDto | null {
-  if (v.lm_id === null) return null;
-  return {
-    id: v.lm_id,
-    conversation_id: v.id,
-    seq: v.lm_seq!,
-    sender_id: String(v.lm_sender_id),
-    sender_name: v.lm_sender_name!,
-    sender_avatar: v.lm_sender_avatar,
-    message: v.lm_body!,
-    type: v.lm_type!,
-    created_at: v.lm_created_at!.toISOString(),
-    message_id: v.lm_id,
-    client_msg_id: v.lm_client_msg_id,
-  };
-}
+/** `ready` carries this many conversations in full: the most recently active. */
+export const SNAPSHOT_CONVERSATIONS = 100;
 
 /**
  * Charges the caller for one new conversation; throws `rate_limited` past their allowance.
@@ -83,6 +57,15 @@ export class ConversationService {
     return views.map(toConversationDto);
   }
 
+  /**
+   * What a socket's `ready` carries, read in one statement: every conversation id (ascending)
+   * and the SNAPSHOT_CONVERSATIONS most recently active in full, exactly as `list` gives them.
+   */
+  async snapshot(userId: number): Promise<{ ids: number[]; conversations: ConversationDto[] }> {
+    const { ids, views } = await conversationsRepo.snapshotForUser(this.sql, userId, SNAPSHOT_CONVERSATIONS);
+    return { ids, conversations: views.map(toConversationDto) };
+  }
+
   /** Ids of every conversation the user is in, ascending. */
   idsOf(userId: number): Promise<number[]> {
     return conversationsRepo.listIdsForUser(this.sql, userId);
@@ -111,12 +94,5 @@ export class ConversationService {
   async typing(caller: Caller, input: { conversation_id: number }): Promise<void> {
     await this.assertMember(caller, input.conversation_id);
     this.publisher.typing(input.conversation_id, caller.id);
-  }
-
-  /** Stores the read marker (only forward, never past the last message), then tells the conversation where it now stands. */
-  async markRead(caller: Caller, input: { conversation_id: number; seq: number }): Promise<void> {
-    const stored = await readMarkersRepo.advanceReadMarker(this.sql, caller.id, input.conversation_id, input.seq);
-    if (stored === null) throw forbidden('Not a member of that conversation');
-    this.publisher.read(input.conversation_id, caller.id, stored);
   }
 }

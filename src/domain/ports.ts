@@ -17,8 +17,13 @@ export interface ConversationPublisher extends MessagePublisher {
   conversationCreated(conversation: ConversationDto): void;
   /** Ephemeral: to the other member's sockets, never back to the typist's. */
   typing(conversationId: number, userId: number): void;
-  /** A member's read marker as now stored. */
+}
+
+/** Markers that moved, as now stored, to the conversation's room. */
+export interface MarkerPublisher {
   read(conversationId: number, userId: number, seq: number): void;
+  /** The user's delivered marker (the highest over their sessions). */
+  delivered(conversationId: number, userId: number, seq: number): void;
 }
 
 export interface SessionPublisher {
@@ -32,7 +37,7 @@ export interface JobStatusPublisher {
 }
 
 /** Everything a hub publishes. */
-export type HubPublisher = ConversationPublisher & SessionPublisher & JobStatusPublisher;
+export type HubPublisher = ConversationPublisher & MarkerPublisher & SessionPublisher & JobStatusPublisher;
 
 /**
  * The job queue as the services use it; `bullJobQueue` (src/queue/queue.ts) fits BullMQ and

@@ -7,6 +7,7 @@ import { ConversationService } from './conversations.js';
 import { JobStatusStore, type JobStatusStoreOptions } from './job-status.js';
 import { JobService } from './jobs.js';
 import { LoginAttempts } from './login-attempts.js';
+import { MarkerService } from './markers.js';
 import { MessageService } from './messages.js';
 import type { HubPublisher, JobQueue, JobStatusPublisher } from './ports.js';
 import { RateLimiter, SharedRateLimiter } from './rate-limiter.js';
@@ -61,6 +62,7 @@ export interface Services extends JobServices {
   users: UserService;
   conversations: ConversationService;
   messages: MessageService;
+  markers: MarkerService;
   /** Stops the limiters' housekeeping timers. */
   close(): void;
 }
@@ -93,6 +95,7 @@ export function createServices(deps: ServiceDeps): Services {
     users: new UserService(sql),
     conversations,
     messages: new MessageService(sql, config, messageLimiter, conversations, publisher),
+    markers: new MarkerService(sql, publisher),
     close: () => messageLimiter.close(),
   };
 }

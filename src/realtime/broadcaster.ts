@@ -42,9 +42,16 @@ export class Broadcaster implements HubPublisher {
     this.inbox.serverSideEmit('legacy:message', message);
   }
 
-  /** Joins both members' live sockets, on every pod, then tells them. */
+  /**
+   * Joins both members' live sockets, on every pod, then tells them. This pod's own sockets
+   * join at once as well: the adapter applies a cluster-wide join to them only when its request
+   * comes back through Redis (never, while Redis is down), whereas a message sent into the new
+   * conversation from here is broadcast locally at once and would miss them. Joining twice is
+   * harmless.
+   */
   conversationCreated(conversation: ConversationDto): void {
     const members = [userRoom(conversation.client.id), userRoom(conversation.worker.id)];
+    this.inbox.local.in(members).socketsJoin(chatRoom(conversation.id));
     this.inbox.in(members).socketsJoin(chatRoom(conversation.id));
     this.inbox.to(members).emit('conversation:new', { conversation });
   }
@@ -58,6 +65,10 @@ export class Broadcaster implements HubPublisher {
 
   read(conversationId: number, userId: number, seq: number): void {
     this.inbox.to(chatRoom(conversationId)).emit('read', { conversation_id: conversationId, user_id: userId, seq });
+  }
+
+  delivered(conversationId: number, userId: number, seq: number): void {
+    this.inbox.to(chatRoom(conversationId)).emit('delivered', { conversation_id: conversationId, user_id: userId, seq });
   }
 
   /** A job change the hub stored itself (a cancel); workers publish theirs through the Redis emitter. */

@@ -11,7 +11,7 @@ export type InboxSocket = Socket<ClientToServerEvents, ServerToClientEvents, Int
 
 /** What every socket handler needs; built once per server, never per event. */
 export interface RealtimeContext {
-  services: Pick<Services, 'conversations' | 'messages' | 'jobs'>;
+  services: Pick<Services, 'conversations' | 'messages' | 'markers' | 'jobs'>;
   config: Config;
   log: FastifyBaseLogger;
   metrics: HubMetrics;
@@ -25,6 +25,7 @@ export interface RealtimeContext {
 export function callerOf(socket: Pick<InboxSocket, 'rooms' | 'join' | 'data'>): Caller {
   return {
     id: socket.data.user.id,
+    sessionId: socket.data.sessionId,
     memberships: {
       has: (conversationId) => socket.rooms.has(chatRoom(conversationId)),
       remember: (conversationIds) => void socket.join(conversationIds.map(chatRoom)),

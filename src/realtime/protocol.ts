@@ -26,6 +26,7 @@ export type SendMessagePayload = z.input<typeof socket.sendMessagePayload>;
 export type SyncPayload = z.output<typeof socket.syncPayload>;
 export type ConversationPayload = z.input<typeof socket.conversationPayload>;
 export type ReadPayload = z.input<typeof socket.readPayload>;
+export type DeliveredPayload = z.input<typeof socket.deliveredPayload>;
 export type JobPayload = z.input<typeof socket.jobPayload>;
 export type LegacySendMessagePayload = z.input<typeof socket.legacyMessagePayload>;
 
@@ -37,12 +38,14 @@ export type ReadyPayload = z.output<typeof socket.readyEvent>;
 export type ConversationNewPayload = z.output<typeof socket.conversationNewEvent>;
 export type TypingPayload = z.output<typeof socket.typingEvent>;
 export type ReadEventPayload = z.output<typeof socket.readEvent>;
+export type DeliveredEventPayload = z.output<typeof socket.deliveredEvent>;
 
 export interface ClientToServerEvents {
   message: (payload: SendMessagePayload, ack: AckCallback<MessageResult>) => void;
   sync: (payload: SyncPayload, ack: AckCallback<SyncResult>) => void;
   typing: (payload: ConversationPayload, ack: AckCallback) => void;
   read: (payload: ReadPayload, ack: AckCallback) => void;
+  delivered: (payload: DeliveredPayload, ack: AckCallback) => void;
   'job:watch': (payload: JobPayload, ack: AckCallback<JobWatchResult>) => void;
   'job:unwatch': (payload: JobPayload, ack: AckCallback) => void;
 }
@@ -53,6 +56,7 @@ export interface ServerToClientEvents {
   'conversation:new': (payload: ConversationNewPayload) => void;
   typing: (payload: TypingPayload) => void;
   read: (payload: ReadEventPayload) => void;
+  delivered: (payload: DeliveredEventPayload) => void;
   'job:status': (job: JobDto) => void;
 }
 

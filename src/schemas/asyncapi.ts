@@ -4,6 +4,8 @@ import { conversationSchema, jobSchema, messageSchema, userSchema } from './obje
 import {
   conversationNewEvent,
   conversationPayload,
+  deliveredEvent,
+  deliveredPayload,
   jobPayload,
   jobWatchResult,
   legacyMessagePayload,
@@ -46,14 +48,16 @@ export const INBOX_EVENTS: readonly EventDoc[] = [
   { event: 'message', from: 'client', payload: sendMessagePayload, ack: messageAck, summary: 'Send a chat message. Stored before the ack and the broadcast; a repeated client_msg_id returns the first stored message and is not broadcast again. Over MAX_MESSAGE_LENGTH characters: too_large.' },
   { event: 'sync', from: 'client', payload: syncPayload, ack: ok(syncResult), summary: 'Fetch every message above the given seq per conversation (limit 1..500, default 100), in storage order; call again with advanced cursors while has_more.' },
   { event: 'typing', from: 'client', payload: conversationPayload, ack: emptyAck, summary: "Tell the other member you are typing; relayed to their sockets, not to the typist's." },
-  { event: 'read', from: 'client', payload: readPayload, ack: emptyAck, summary: "Move your read marker forward (never past the conversation's last seq); the conversation's room gets read." },
+  { event: 'read', from: 'client', payload: readPayload, ack: emptyAck, summary: "Move your read marker forward; it moves your delivered markers too. At or below the marker: ok, nothing changes; above the conversation's last seq: invalid_payload. The conversation's room gets read (and delivered) for what moved." },
+  { event: 'delivered', from: 'client', payload: deliveredPayload, ack: emptyAck, summary: "This device (session) has received every message of the conversation up to seq. Your delivered marker is the highest over your sessions; when it moves the conversation's room gets delivered. Forward only; above the last seq: invalid_payload." },
   { event: 'job:watch', from: 'client', payload: jobPayload, ack: ok(jobWatchResult), summary: 'Watch one of your jobs: joins job_<job_id>, then acks its stored state; job:status follows every change.' },
   { event: 'job:unwatch', from: 'client', payload: jobPayload, ack: emptyAck, summary: 'Stop watching a job.' },
-  { event: 'ready', from: 'server', payload: readyEvent, summary: 'Sent once per connection after the socket joined its rooms: the user and the ids of all their conversations. Call sync with your cursors.' },
+  { event: 'ready', from: 'server', payload: readyEvent, summary: 'Sent once per connection, read after the socket joined its rooms: the user, the ids of all their conversations and the 100 most recently active in full. Every message with a seq above a conversation\'s last_seq here arrives as message (or through sync). Call sync with your cursors.' },
   { event: 'message', from: 'server', payload: messageSchema, summary: 'A stored message of one of your conversations (your own included). seq is per conversation, 1, 2, 3... without gaps.' },
   { event: 'conversation:new', from: 'server', payload: conversationNewEvent, summary: 'A conversation you are a member of was created; your sockets have joined its room.' },
   { event: 'typing', from: 'server', payload: typingEvent, summary: 'The other member is typing.' },
   { event: 'read', from: 'server', payload: readEvent, summary: "A member's stored read marker moved forward." },
+  { event: 'delivered', from: 'server', payload: deliveredEvent, summary: "A member's delivered marker (the highest over their sessions) moved forward." },
   { event: 'job:status', from: 'server', payload: jobSchema, summary: 'A watched job changed; keep the highest seq per job.' },
 ];
 

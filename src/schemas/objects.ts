@@ -41,6 +41,14 @@ export const conversationSchema = z.object({
   created_at: z.string(),
   last_message: messageSchema.nullable(),
   unread_count: z.number().int(),
+  /** The highest stored seq (0 when empty). */
+  last_seq: z.number().int(),
+  /** The viewer's read marker. */
+  read_seq: z.number().int(),
+  /** The other member's read marker. */
+  peer_read_seq: z.number().int(),
+  /** The other member's delivered marker: the highest over their sessions, never below their read marker. */
+  peer_delivered_seq: z.number().int(),
 });
 
 export const jobSchema = z.object({

@@ -33,6 +33,8 @@ export const syncPayload = z.object({
 
 export const conversationPayload = z.object({ conversation_id: idNumber() });
 export const readPayload = z.object({ conversation_id: idNumber(), seq: seqNumber() });
+/** `delivered`: this device (session) has received every message of the conversation up to `seq`. */
+export const deliveredPayload = z.object({ conversation_id: idNumber(), seq: seqNumber() });
 export const jobPayload = z.object({ job_id: pgText().min(1).max(100) });
 
 // What the hub sends: the success fields of the acks, and the server-to-client events. The hub
@@ -42,7 +44,19 @@ export const messageResult = z.object({ message: messageSchema });
 export const syncResult = z.object({ messages: z.array(messageSchema), has_more: z.boolean(), conversation_ids: z.array(z.number().int()) });
 export const jobWatchResult = z.object({ job: jobSchema });
 
-export const readyEvent = z.object({ user: userSchema, conversation_ids: z.array(z.number().int()) });
+/**
+ * `ready`, once per connection, read after the socket joined its rooms: one schema, built by one
+ * function (src/realtime/inbox/ready.ts); a field added here is added there.
+ */
+export const readyEvent = z.object({
+  user: userSchema,
+  /** Every conversation of the user, ascending. */
+  conversation_ids: z.array(z.number().int()),
+  /** The 100 most recently active, most recent first, as GET /api/conversations gives them. */
+  conversations: z.array(conversationSchema),
+});
 export const conversationNewEvent = z.object({ conversation: conversationSchema });
 export const typingEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int() });
 export const readEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });
+/** A user's delivered marker (the highest over their sessions) moved forward. */
+export const deliveredEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });

@@ -14,9 +14,9 @@ import { eventually, nextEvent, statusReached } from './client-helpers.js';
 import { startFakeHub, USER, type FakeHub, type FakeSocket } from './fake-hub.js';
 
 /**
- * The parts of the contract this hub does not send yet (the ready snapshot, delivered,
- * presence, resync, job output, notices), played by a scripted hub: the client handles
- * each as soon as a hub sends it.
+ * The parts of the contract played by a scripted hub, on cue: what this hub does not send yet
+ * (presence, resync, job output, notices), and the snapshot and receipts in orders a real hub
+ * rarely produces (test/client/receipts.test.ts has them against the real one).
  */
 let hub: FakeHub;
 const clients: InboxClient[] = [];
@@ -110,6 +110,21 @@ describe('the ready snapshot and live state', () => {
     socket.emit('message', msg(4, 5, 2, 'd'));
     await eventually(() => delivered).toHaveLength(3);
     expect(delivered[2]).toEqual({ conversation_id: 4, seq: 5 });
+  });
+
+  it('messages that arrive before the first ready (the hub joins the rooms first) are marked delivered once it says who the user is, the own ones never', async () => {
+    const delivered: MarkerPayload[] = [];
+    hub.onConnection = (socket) => {
+      socket.on('delivered', (p, ack) => void (delivered.push(p), ack({ ok: true })));
+      socket.emit('message', msg(4, 1, 2, 'from Bob'));
+      socket.emit('message', msg(4, 2, 1, 'mine'));
+    };
+    const c = client();
+    await statusReached(c, 'live');
+    const [socket] = hub.sockets() as [FakeSocket];
+    // Sentinel: a later message of Bob's is marked after the early ones were.
+    socket.emit('message', msg(5, 1, 2, 'later'));
+    await eventually(() => delivered).toEqual([{ conversation_id: 4, seq: 1 }, { conversation_id: 5, seq: 1 }]);
   });
 
   it('on resync, calls sync for the named conversations and hands on what it returns', async () => {

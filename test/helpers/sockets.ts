@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents, UserDto } from '../../src/realtime/protocol.js';
+import type { ClientToServerEvents, ReadyPayload, ServerToClientEvents } from '../../src/realtime/protocol.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -39,7 +39,7 @@ export async function connectInbox(baseUrl: string, cookie: string, opts: Connec
     reconnection: false,
     forceNew: true,
   });
-  const ready = await new Promise<{ user: UserDto; conversation_ids: number[] }>((resolve, reject) => {
+  const ready = await new Promise<ReadyPayload>((resolve, reject) => {
     socket.once('ready', resolve);
     socket.once('connect_error', reject);
   });

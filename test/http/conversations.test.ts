@@ -28,6 +28,10 @@ describe('POST /api/conversations', () => {
         created_at: expect.stringMatching(/Z$/),
         last_message: null,
         unread_count: 0,
+        last_seq: 0,
+        read_seq: 0,
+        peer_read_seq: 0,
+        peer_delivered_seq: 0,
       },
     });
     const again = await api(hub.url, 'POST', '/api/conversations', { cookie: bob.cookie, body });
@@ -81,7 +85,7 @@ describe('CONVERSATION_RATE_LIMIT', () => {
 });
 
 describe('GET /api/conversations', () => {
-  it('lists the caller\'s conversations, most recent activity first, with last_message and unread_count', async () => {
+  it('lists the caller\'s conversations, most recent activity first, with last_message, unread_count and the markers', async () => {
     const [ann, bob, carol] = await Promise.all([newUser(hub.url), newUser(hub.url), newUser(hub.url)]);
     const c1 = await newConversation(hub.url, ann, bob);
     const c2 = await newConversation(hub.url, carol, ann);
@@ -98,6 +102,11 @@ describe('GET /api/conversations', () => {
       created_at: expect.any(String),
       last_message: ack.message,
       unread_count: 1,
+      last_seq: 1,
+      read_seq: 0,
+      // Sending moves none of the sender's markers.
+      peer_read_seq: 0,
+      peer_delivered_seq: 0,
     });
     expect(res.body.conversations[1].last_message).toBeNull();
     const bobs = await api(hub.url, 'GET', '/api/conversations', { cookie: bob.cookie });

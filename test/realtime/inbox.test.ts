@@ -54,13 +54,15 @@ describe('connecting to /inbox', () => {
     open.push(ok);
   });
 
-  it('emits ready with exactly the user and their conversations, as client or worker', async () => {
+  it('emits ready with exactly the user, their conversation ids and the conversations as GET /api/conversations gives them', async () => {
     const { ann, bob, eve, conv } = await trio();
     const other = await newConversation(hub.url, eve, bob);
+    const listed = async (u: TestUser) => (await api(hub.url, 'GET', '/api/conversations', { cookie: u.cookie })).body.conversations;
     const bobs = await inbox(bob);
-    expect(bobs.ready).toEqual({ user: bob.user, conversation_ids: [conv.id, other.id].sort((a, b) => a - b) });
+    expect(bobs.ready).toEqual({ user: bob.user, conversation_ids: [conv.id, other.id].sort((a, b) => a - b), conversations: await listed(bob) });
+    expect(bobs.ready.conversations.map((c) => c.id)).toEqual([other.id, conv.id]);
     const anns = await inbox(ann);
-    expect(anns.ready).toEqual({ user: ann.user, conversation_ids: [conv.id] });
+    expect(anns.ready).toEqual({ user: ann.user, conversation_ids: [conv.id], conversations: await listed(ann) });
   });
 
   it.each([[['polling']], [['websocket']], [['polling', 'websocket']]] as const)('works with transports %j', async (transports) => {
@@ -230,7 +232,7 @@ describe('typing and read', () => {
     expect(annTyping).toEqual([[{ conversation_id: conv.id, user_id: bob.user.id }], [{ conversation_id: conv.id, user_id: bob.user.id }]]);
   });
 
-  it('read is stored, broadcast, and reflected in unread_count', async () => {
+  it('read is stored, broadcast, and reflected in unread_count; forward only, never past the last message', async () => {
     const { ann, bob, conv } = await trio();
     const a = await inbox(ann);
     const b = await inbox(bob);
@@ -238,16 +240,24 @@ describe('typing and read', () => {
     const listed = async (u: TestUser) => (await api(hub.url, 'GET', '/api/conversations', { cookie: u.cookie })).body.conversations[0];
     expect((await listed(bob)).unread_count).toBe(3);
     expect((await listed(ann)).unread_count).toBe(0);
+    const reads = collect(a.socket, 'read');
     const toAnn = waitFor(a.socket, 'read');
     expect(await request(b.socket, 'read', { conversation_id: conv.id, seq: 2 })).toEqual({ ok: true });
     expect(await toAnn).toEqual({ conversation_id: conv.id, user_id: bob.user.id, seq: 2 });
     expect((await listed(bob)).unread_count).toBe(1);
-    // Never backwards, never past the last message.
-    await request(b.socket, 'read', { conversation_id: conv.id, seq: 1 });
+    // At or below the marker: ok, and nothing changes or is sent; above the last message: refused.
+    expect(await request(b.socket, 'read', { conversation_id: conv.id, seq: 1 })).toEqual({ ok: true });
+    expect(await request(b.socket, 'read', { conversation_id: conv.id, seq: 2 })).toEqual({ ok: true });
     expect((await listed(bob)).unread_count).toBe(1);
-    const capped = waitFor(a.socket, 'read');
-    await request(b.socket, 'read', { conversation_id: conv.id, seq: 99 });
-    expect((await capped).seq).toBe(3);
+    expect(await request(b.socket, 'read', { conversation_id: conv.id, seq: 99 })).toEqual({
+      ok: false,
+      error: { code: 'invalid_payload', message: "seq: is above the conversation's last seq (3)" },
+    });
+    expect((await listed(bob)).read_seq).toBe(2);
+    const last = waitFor(a.socket, 'read', (e) => e.seq === 3);
+    expect(await request(b.socket, 'read', { conversation_id: conv.id, seq: 3 })).toEqual({ ok: true });
+    await last;
+    expect(reads).toEqual([2, 3].map((seq) => ({ conversation_id: conv.id, user_id: bob.user.id, seq })));
     expect((await listed(bob)).unread_count).toBe(0);
   });
 

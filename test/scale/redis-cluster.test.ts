@@ -60,6 +60,25 @@ describe('Redis Cluster (sharded adapter)', () => {
     expect((await api(podB.url, 'GET', '/readyz')).status).toBe(200);
   });
 
+  it('ready snapshots and delivery receipts work across pods as on one Redis', async () => {
+    const [ann, bob] = await Promise.all([newUser(podA.url), newUser(podB.url)]);
+    const conv = await newConversation(podA.url, ann, bob);
+    const annA = await inboxOn(podA, ann.cookie);
+    const bobB = await inboxOn(podB, bob.cookie);
+    const sent = await request(annA, 'message', { conversation_id: conv.id, message: 'receipt me', type: 'TEXT' });
+    const delivered = waitFor(annA, 'delivered');
+    expect(await request(bobB, 'delivered', { conversation_id: conv.id, seq: sent.message.seq })).toEqual({ ok: true });
+    expect(await delivered).toEqual({ conversation_id: conv.id, user_id: bob.user.id, seq: 1 });
+    const read = waitFor(annA, 'read');
+    expect(await request(bobB, 'read', { conversation_id: conv.id, seq: 1 })).toEqual({ ok: true });
+    expect(await read).toEqual({ conversation_id: conv.id, user_id: bob.user.id, seq: 1 });
+    const again = await connectInbox(podB.url, ann.cookie);
+    sockets.push(again.socket);
+    const listed = (await api(podB.url, 'GET', '/api/conversations', { cookie: ann.cookie })).body.conversations;
+    expect(again.ready.conversations).toEqual(listed);
+    expect(listed[0]).toMatchObject({ id: conv.id, last_seq: 1, read_seq: 0, peer_read_seq: 1, peer_delivered_seq: 1 });
+  });
+
   it('job updates published by a worker (sharded SPUBLISH) reach a watcher on another pod', async () => {
     await expectJobStreamsAcrossPods(podA, podB, inboxOn);
   });

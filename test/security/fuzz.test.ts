@@ -30,7 +30,7 @@ let socket: ClientSocket;
 let conversationId: number;
 let rowsBefore: Record<string, number>;
 
-const TABLES = ['users', 'sessions', 'conversations', 'messages', 'read_markers', 'jobs'];
+const TABLES = ['users', 'sessions', 'conversations', 'messages', 'read_markers', 'delivered_markers', 'session_delivered_markers', 'jobs'];
 async function countRows(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const t of TABLES) counts[t] = (await db.sql.unsafe(`select count(*)::int as n from ${t}`))[0]!.n as number;
@@ -113,13 +113,14 @@ const socketTargets = () => [
   { event: 'sync', arb: broken({ cursors: { [conversationId]: 0 }, limit: 10 }, { cursors: fc.oneof(junk.filter((j) => typeof j !== 'object' || j === null || Array.isArray(j)), fc.dictionary(fc.oneof(hostileKey, fc.string()), notAnId, { minKeys: 1 })), limit: fc.oneof(notAnId, fc.integer({ min: 501 })) }, ['limit']) },
   { event: 'typing', arb: broken({ conversation_id: conversationId }, { conversation_id: notAnId }) },
   { event: 'read', arb: broken({ conversation_id: conversationId, seq: 0 }, { conversation_id: notAnId, seq: fc.oneof(fc.constantFrom(-1, 1.5, '1', null, [], {}), fc.integer({ max: -1 }), deep) }) },
+  { event: 'delivered', arb: broken({ conversation_id: conversationId, seq: 0 }, { conversation_id: notAnId, seq: fc.oneof(fc.constantFrom(-1, 1.5, '1', null, [], {}), fc.integer({ max: -1 }), deep) }) },
   { event: 'job:watch', arb: broken({ job_id: 'x' }, { job_id: notAJobId }) },
   // Unwatching a job one does not watch is a harmless no-op (ok), so only wrong types here.
   { event: 'job:unwatch', arb: broken({ job_id: 'x' }, { job_id: fc.oneof(fc.constantFrom('', null, 1, [], {}, true), fc.integer({ min: 101, max: 5000 }).map((n) => 'j'.repeat(n)), deep) }) },
 ];
 
 describe('fuzzing socket events', () => {
-  it.each([0, 1, 2, 3, 4, 5])('target %i: every malformed payload gets an error ack with a contract code', async (i) => {
+  it.each([0, 1, 2, 3, 4, 5, 6])('target %i: every malformed payload gets an error ack with a contract code', async (i) => {
     const { event, arb } = socketTargets()[i]!;
     const payloads = sample(arb.filter(fitsFrame), i);
     expect(payloads).toHaveLength(RUNS);

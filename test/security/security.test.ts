@@ -255,6 +255,7 @@ describe('authorization over HTTP and sockets', () => {
     expect(await request(e, 'sync', { cursors: { [conv.id]: 0 } })).toEqual(forbidden);
     expect(await request(e, 'typing', { conversation_id: conv.id })).toEqual(forbidden);
     expect(await request(e, 'read', { conversation_id: conv.id, seq: 1 })).toEqual(forbidden);
+    expect(await request(e, 'delivered', { conversation_id: conv.id, seq: 1 })).toEqual(forbidden);
     await expect(connect(hub.url, eve.cookie, { namespace: `/chat/${conv.id}` })).rejects.toThrow('forbidden');
   });
 });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { z } from 'zod';
-import { conversationPayload, jobPayload, legacyMessagePayload, readPayload, sendMessagePayload, syncPayload } from '../../src/schemas/socket.js';
+import { conversationPayload, deliveredPayload, jobPayload, legacyMessagePayload, readPayload, sendMessagePayload, syncPayload } from '../../src/schemas/socket.js';
 import { createIsolatedDatabase, type IsolatedDatabase } from '../helpers/database.js';
 import { newConversation, newUser, type TestUser } from '../helpers/http.js';
 import { spawnHub, type ChildService } from '../helpers/processes.js';
@@ -18,7 +18,7 @@ const SEED = 20261129;
 const MiB = 1024 * 1024;
 const MAX_MESSAGE_LENGTH = 300;
 const CODES = ['invalid_payload', 'forbidden', 'not_found', 'rate_limited', 'too_large'];
-const TABLES = ['users', 'sessions', 'conversations', 'messages', 'read_markers', 'jobs'];
+const TABLES = ['users', 'sessions', 'conversations', 'messages', 'read_markers', 'delivered_markers', 'session_delivered_markers', 'jobs'];
 
 let db: IsolatedDatabase;
 let hub: ChildService;
@@ -115,6 +115,13 @@ const targets = (): Target[] => {
       fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((seq) => ({ conversation_id: foreign, seq })),
       large({ conversation_id: own, seq: 0 }),
     ) },
+    // `own` has no message yet: any seq above 0 is past its last seq.
+    { event: 'delivered', runs: 150, arb: fc.oneof(
+      mangled({ conversation_id: own, seq: 0 }).filter(rejects(deliveredPayload)),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((seq) => ({ conversation_id: foreign, seq })),
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }).map((seq) => ({ conversation_id: own, seq })),
+      large({ conversation_id: own, seq: 0 }),
+    ) },
     { event: 'job:watch', runs: 150, arb: fc.oneof(mangled({ job_id: 'x' }).filter(rejects(jobPayload)), fc.string({ minLength: 1, maxLength: 100 }).filter((s) => !s.includes('\u0000')).map((job_id) => ({ job_id })), large({ job_id: 'x' })) },
     { event: 'job:unwatch', runs: 100, okAllowed: true, arb: fc.oneof(mangled({ job_id: 'x' }), large({ job_id: 'x' })) },
     { event: 'message', legacy: true, runs: 150, arb: fc.oneof(
@@ -157,7 +164,7 @@ describe('hostile payloads at every socket event', () => {
   }, 300_000);
 
   it('events the hub does not know, with and without an ack, change nothing and drop no socket', async () => {
-    const reserved = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener', 'message', 'sync', 'typing', 'read', 'job:watch', 'job:unwatch']);
+    const reserved = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener', 'message', 'sync', 'typing', 'read', 'delivered', 'job:watch', 'job:unwatch']);
     const names = fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'ready', 'conversation:new', 'legacy:message', 'session:revoked'));
     const events = sample(fc.tuple(names.filter((n) => !reserved.has(n)), junk, fc.boolean()), 100, 99) as [string, unknown, boolean][];
     const { socket } = await connectInbox(hub.url, ann.cookie);

@@ -3,7 +3,8 @@ import type { Executor } from '../client.js';
 
 /**
  * A conversation as read for one viewer: both members (never their emails, which only their
- * owners may see), its last message, the viewer's unread count.
+ * owners may see), its last message, the viewer's unread count and read marker, and the other
+ * member's read and delivered markers.
  */
 export interface ConversationView {
   id: number;
@@ -11,11 +12,17 @@ export interface ConversationView {
   client_id: number; client_name: string; client_avatar: string | null;
   worker_id: number; worker_name: string; worker_avatar: string | null;
   unread_count: number;
+  last_seq: number;
+  read_seq: number;
+  peer_read_seq: number;
+  peer_delivered_seq: number;
   lm_id: number | null; lm_seq: number | null; lm_sender_id: number | null; lm_sender_name: string | null;
   lm_sender_avatar: string | null; lm_body: string | null; lm_type: MessageType | null;
   lm_created_at: Date | null; lm_client_msg_id: string | null;
 }
 
+// A read counts as delivered: the peer's delivered marker is never shown below their read one
+// (read markers stored before delivered markers existed have no delivered row).
 const selectViews = (sql: Executor, viewerId: number) => sql`
   select c.id, c.created_at,
     cu.id as client_id, cu.name as client_name, cu.avatar_url as client_avatar,
@@ -23,6 +30,8 @@ const selectViews = (sql: Executor, viewerId: number) => sql`
     (select count(*)::int from messages m
       where m.conversation_id = c.id and m.sender_id <> ${viewerId}
         and m.seq > coalesce(rm.last_read_seq, 0)) as unread_count,
+    c.last_seq, coalesce(rm.last_read_seq, 0) as read_seq, coalesce(prm.last_read_seq, 0) as peer_read_seq,
+    greatest(coalesce(pdm.delivered_seq, 0), coalesce(prm.last_read_seq, 0)) as peer_delivered_seq,
     lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lu.name as lm_sender_name,
     lu.avatar_url as lm_sender_avatar, lm.body as lm_body, lm.type as lm_type,
     lm.created_at as lm_created_at, lm.client_msg_id as lm_client_msg_id
@@ -30,6 +39,10 @@ const selectViews = (sql: Executor, viewerId: number) => sql`
   join users cu on cu.id = c.client_id
   join users wu on wu.id = c.worker_id
   left join read_markers rm on rm.user_id = ${viewerId} and rm.conversation_id = c.id
+  left join read_markers prm on prm.conversation_id = c.id
+    and prm.user_id = case when c.client_id = ${viewerId} then c.worker_id else c.client_id end
+  left join delivered_markers pdm on pdm.conversation_id = c.id
+    and pdm.user_id = case when c.client_id = ${viewerId} then c.worker_id else c.client_id end
   left join messages lm on lm.conversation_id = c.id and lm.seq = c.last_seq
   left join users lu on lu.id = lm.sender_id`;
 
@@ -65,6 +78,38 @@ export async function insertOrGetPair(
   const [existing] = await sql<{ id: number }[]>`
     select id from conversations where client_id = ${clientId} and worker_id = ${workerId}`;
   return { id: existing!.id, created: false };
+}
+
+/** What a socket's `ready` carries from Postgres: every conversation id, and the most recent ones in full. */
+export interface InboxSnapshotRows {
+  /** Ascending. */
+  ids: number[];
+  /** Most recent activity first, at most `limit`. */
+  views: ConversationView[];
+}
+
+/**
+ * Every conversation id of a user and the `limit` most recently active ones as views, in one
+ * statement (one snapshot of the database, one round trip): a row per view, and the ids as one
+ * array on the first row (a row per id would cost the driver a parse of every view column,
+ * null, for each conversation beyond `limit`).
+ */
+export async function snapshotForUser(sql: Executor, userId: number, limit: number): Promise<InboxSnapshotRows> {
+  const rows = await sql<Array<ConversationView & { all_ids: number[] | null }>>`
+    with mine as (
+      select id, last_activity_at from conversations where client_id = ${userId}
+      union all
+      select id, last_activity_at from conversations where worker_id = ${userId}
+    ), top as (
+      select id, row_number() over (order by last_activity_at desc, id desc) as rank
+      from mine order by last_activity_at desc, id desc limit ${limit}
+    )
+    select v.*, case when t.rank = 1 then (select array_agg(id order by id) from mine) end as all_ids
+    from top t
+    join lateral (${selectViews(sql, userId)} where c.id = t.id) v on true
+    order by t.rank`;
+  const ids = rows[0]?.all_ids ?? [];
+  return { ids, views: rows.map(({ all_ids: _ids, ...view }) => view) };
 }
 
 /** Ids of the conversations a user is in, as client or as worker. */

@@ -4,3 +4,4 @@ export * from './conversations.js';
 export * from './messages.js';
 export * from './read-markers.js';
 export * from './jobs.js';
+export * from './delivered-markers.js';

@@ -3,7 +3,8 @@ import type { InboxSocket, RealtimeContext } from '../context.js';
 import { HANDSHAKE_DEADLINE_MS } from '../handshake.js';
 import { chatRoom, sessionRoom, userRoom } from '../rooms.js';
 import { onMessage } from './message.js';
-import { onRead } from './read.js';
+import { onDelivered, onRead } from './markers.js';
+import { readyPayload } from './ready.js';
 import { onSync } from './sync.js';
 import { onTyping } from './typing.js';
 
@@ -11,9 +12,10 @@ import { onTyping } from './typing.js';
 export type InboxHandlerFactory = (ctx: RealtimeContext, socket: InboxSocket, log: RealtimeContext['log']) => void;
 
 /**
- * Middleware that loads the user's conversations before `connection`, so joining is
- * synchronous. Bounded like the session lookup: a frozen Postgres refuses the socket with
- * `unavailable` instead of holding it half-open.
+ * Middleware that loads the user's conversation ids before `connection`, so the socket can join
+ * their rooms the moment it connects, before the `ready` snapshot is read. Bounded like the
+ * session lookup: a frozen Postgres refuses the socket with `unavailable` instead of holding it
+ * half-open.
  */
 export function loadConversations(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
   return async (socket: InboxSocket, next: (err?: Error) => void) => {
@@ -50,7 +52,15 @@ function timed(ctx: RealtimeContext, event: string, listener: Listener): Listene
   };
 }
 
-export function onInboxConnection(ctx: RealtimeContext, extra: readonly InboxHandlerFactory[]) {
+/**
+ * The connect sequence: join `user_<id>`, `session_<id>` and every `chat_<id>` loaded by the
+ * middleware; attach the handlers; then read the snapshot and emit `ready`. Rooms first, so the
+ * live stream overlaps the snapshot and nothing falls between them. A conversation created
+ * after the ids were loaded but before the socket was in `user_<id>` (its cluster-wide join
+ * found no socket) is in the snapshot: it is joined then, before `ready`, and the client's
+ * `sync` after `ready` gives whatever was sent into it meanwhile.
+ */
+export function onInboxConnection(ctx: RealtimeContext, extra: readonly InboxHandlerFactory[], deadlineMs = HANDSHAKE_DEADLINE_MS) {
   return (socket: InboxSocket) => {
     const { user, sessionId } = socket.data;
     const conversationIds = conversationIdsBySocket.get(socket) ?? [];
@@ -64,8 +74,32 @@ export function onInboxConnection(ctx: RealtimeContext, extra: readonly InboxHan
     socket.on('sync', timed(ctx, 'sync', onSync(ctx, socket, log)));
     socket.on('typing', timed(ctx, 'typing', onTyping(ctx, socket, log)));
     socket.on('read', timed(ctx, 'read', onRead(ctx, socket, log)));
+    socket.on('delivered', timed(ctx, 'delivered', onDelivered(ctx, socket, log)));
     for (const register of extra) register(ctx, socket, log);
 
-    socket.emit('ready', { user, conversation_ids: conversationIds });
+    void sendReady(ctx, socket, log, deadlineMs);
   };
+}
+
+/**
+ * Reads the snapshot and emits `ready`. If storage cannot give it, the transport is closed
+ * rather than the socket (a server-side disconnect would stop socket.io-client from
+ * reconnecting): the client reconnects with its backoff, as after a pod restart.
+ */
+async function sendReady(ctx: RealtimeContext, socket: InboxSocket, log: RealtimeContext['log'], deadlineMs: number): Promise<void> {
+  let payload;
+  try {
+    payload = await withDeadline(readyPayload(ctx, socket), deadlineMs, () => null);
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'inbox connect failed: snapshot unavailable; closing the transport');
+  }
+  if (!payload) {
+    if (payload === null) log.warn({ deadlineMs }, 'inbox connect failed: snapshot did not load in time; closing the transport');
+    socket.conn.close();
+    return;
+  }
+  if (!socket.connected) return;
+  const missed = payload.conversation_ids.filter((id) => !socket.rooms.has(chatRoom(id)));
+  if (missed.length > 0) socket.join(missed.map(chatRoom));
+  socket.emit('ready', payload);
 }

@@ -51,8 +51,8 @@ type Later<Name extends string, Client> = Objects extends { [N in Name]: infer S
 
 /** Fields of the contract that the client types and handles, which this hub does not send yet. */
 type NOT_YET_SENT = {
-  conversation: 'last_seq' | 'read_seq' | 'peer_read_seq' | 'peer_delivered_seq';
-  ready: 'conversations' | 'online_user_ids' | 'unread_notices';
+  conversation: never;
+  ready: 'online_user_ids' | 'unread_notices';
   'job:watch': 'output' | 'output_has_more';
 };
 
@@ -71,6 +71,7 @@ export type ErrorCodes = Check<Equal<client.ErrorCode, HubErrorCode> extends tru
 export type SendPayload = Check<Drift<client.SendMessagePayload, In<typeof socket.sendMessagePayload>> | Extra<client.SendMessagePayload, In<typeof socket.sendMessagePayload>>>;
 export type SyncPayload = Check<Drift<client.SyncPayload, Out<typeof socket.syncPayload>> | Extra<client.SyncPayload, Out<typeof socket.syncPayload>>>;
 export type ReadPayload = Check<Drift<client.MarkerPayload, In<typeof socket.readPayload>> | Extra<client.MarkerPayload, In<typeof socket.readPayload>>>;
+export type DeliveredPayload = Check<Drift<client.MarkerPayload, In<typeof socket.deliveredPayload>> | Extra<client.MarkerPayload, In<typeof socket.deliveredPayload>>>;
 export type TypingPayload = Check<Drift<Parameters<client.ClientToServerEvents['typing']>[0], In<typeof socket.conversationPayload>>>;
 /** The client may send `output_from` before the hub reads it (unknown keys are ignored). */
 export type JobPayload = Check<Drift<client.JobWatchPayload, In<typeof socket.jobPayload>>>;
