@@ -35,6 +35,8 @@ const ROUTES: Record<string, RouteDoc> = {
   'GET /api/jobs': { tag: 'jobs', session: true, summary: "The caller's jobs, newest first", errors: ['invalid_payload', 'unauthorized'] },
   'GET /api/jobs/:id': { tag: 'jobs', session: true, summary: 'One job of the caller', errors: ['unauthorized', 'not_found'] },
   'POST /api/jobs/:id/cancel': { tag: 'jobs', session: true, summary: 'Cancel a job: a waiting one never runs, an active one is aborted', errors: ['unauthorized', 'forbidden', 'not_found', 'conflict'] },
+  'GET /api/notices': { tag: 'notices', session: true, summary: "The caller's notices (jobs that ended while none of their sockets watched), newest first", errors: ['invalid_payload', 'unauthorized'] },
+  'POST /api/notices/read': { tag: 'notices', session: true, summary: 'Mark the caller\'s notices up to an id read', errors: ['invalid_payload', 'unauthorized', 'forbidden'] },
   'GET /api/jobs/:id/download': { tag: 'jobs', session: true, summary: 'Download a finished conversation.export (JSON lines of messages)', errors: ['unauthorized', 'not_found'] },
 };
 
