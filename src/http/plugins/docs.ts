@@ -8,7 +8,7 @@ import { asyncApiDocument } from '../../schemas/asyncapi.js';
 export const ASYNCAPI_PATH = '/docs/asyncapi.json';
 
 interface RouteDoc {
-  tag: 'auth' | 'users' | 'conversations' | 'jobs';
+  tag: 'auth' | 'users' | 'conversations' | 'jobs' | 'notices';
   summary: string;
   /** The error codes this route can answer besides `unavailable` (503), which every route can. */
   errors: ErrorCode[];
@@ -93,6 +93,7 @@ export default fp(
           { name: 'users', description: 'Finding other users' },
           { name: 'conversations', description: 'Conversations and their history' },
           { name: 'jobs', description: 'Background jobs of the caller' },
+          { name: 'notices', description: 'Jobs of the caller that ended while none of their sockets watched' },
         ],
         components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'sessionid' } } },
       },
