@@ -26,7 +26,7 @@ export class JobWatchers {
   }
 
   async remove(jobId: string, socketId: string): Promise<void> {
-    await this.redis.zrem(jobWatchersKey(this.config, jobId), socketId);
+    await this.bounded(() => this.redis.zrem(jobWatchersKey(this.config, jobId), socketId));
   }
 
   /** Extends the leases of these (job, socket) watches: one pipelined round trip. */
@@ -35,13 +35,29 @@ export class JobWatchers {
     const expiry = Date.now() + this.leaseMs;
     const byJob = new Map<string, string[]>();
     for (const [jobId, socketId] of watches) byJob.set(jobId, [...(byJob.get(jobId) ?? []), socketId]);
-    await Promise.all(
-      [...byJob].map(async ([jobId, sockets]) => {
-        const key = jobWatchersKey(this.config, jobId);
-        await this.redis.zadd(key, ...sockets.flatMap((id) => [expiry, id]));
-        await this.redis.pexpire(key, this.leaseMs);
-      }),
+    await this.bounded(() =>
+      Promise.all(
+        [...byJob].map(async ([jobId, sockets]) => {
+          const key = jobWatchersKey(this.config, jobId);
+          await this.redis.zadd(key, ...sockets.flatMap((id) => [expiry, id]));
+          await this.redis.pexpire(key, this.leaseMs);
+        }),
+      ),
     );
+  }
+
+  /** Redis away: fail at once or within CHECK_TIMEOUT_MS, never hold a watch's ack for Redis' reconnects. */
+  private async bounded<T>(start: () => Promise<T>): Promise<T> {
+    if (!isRedisReady(this.redis)) throw new Error(`redis is ${this.redis.status}`);
+    const work = start();
+    work.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('redis did not answer in time')), CHECK_TIMEOUT_MS)));
+    try {
+      return await Promise.race([work, giveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
