@@ -80,7 +80,7 @@ class Watcher {
       this.events++;
       this.chunksInEvents += chunks.length;
       this.eventTimes.push(performance.now());
-      if (!this.keep(chunks)) void this.watch();
+      if (!this.keep(chunks)) void this.watch(socket).catch(() => {});
     });
     socket.on('job:status', (job: { job_id: string; state: string; status_text: string | null; updated_at: string }) => {
       if (job.job_id !== this.jobId) return;
@@ -88,7 +88,7 @@ class Watcher {
       if (job.state === 'completed') this.completed = true;
     });
     this.socket = socket;
-    await this.watch();
+    await this.watch(socket);
   }
 
   async reconnect(): Promise<void> {
@@ -101,12 +101,14 @@ class Watcher {
     this.socket?.close();
   }
 
-  private async watch(): Promise<void> {
-    const ack = await this.socket!.timeout(10_000).emitWithAck('job:watch', { job_id: this.jobId, output_from: this.next });
+  private async watch(socket: Socket): Promise<void> {
+    const ack = await socket.timeout(10_000).emitWithAck('job:watch', { job_id: this.jobId, output_from: this.next });
+    // An ack that came to a socket this watcher has since closed is stale.
+    if (socket !== this.socket) return;
     if (!ack.ok) throw new Error(`job:watch: ${JSON.stringify(ack.error)}`);
     if (ack.job.state === 'completed') this.completed = true;
     this.keep(ack.output as Chunk[], true);
-    if (ack.output_has_more) await this.watch();
+    if (ack.output_has_more) await this.watch(socket);
   }
 
   /** False when a chunk skipped ahead: the caller watches again from `next`. */
