@@ -83,6 +83,8 @@ export class OutputBuffer {
         (err: unknown) => this.options.onError?.(err, batch.length),
       )
       .finally(() => {
+        // Spaced from the end of this flush (its emit), so emits, not only stores, are OUTPUT_FLUSH_MS apart.
+        this.lastFlushAt = performance.now();
         this.flushing = null;
         if (this.pending.length > 0 && !this.closed) this.schedule();
       });
