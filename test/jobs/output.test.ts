@@ -178,7 +178,7 @@ describe('job output', () => {
     // Before the marker: the first run's tokens; after it: the whole stream again.
     expect(rows.slice(0, marker).map((r) => r.data)).toEqual(tokens(marker));
     expect(rows.slice(marker + 1).map((r) => r.data)).toEqual(tokens(40));
-  });
+  }, 90_000);
 
   it('demo.steps writes one line per step; output is removed with its job', async () => {
     const ann = await newUser(hub.url);
