@@ -20,6 +20,7 @@ import { runConnections, type ConnectionResult } from './scenarios/connections.j
 import { jobTrackerMissing, runJobs, skippedJobs, type JobResult } from './scenarios/jobs.js';
 import { findMaxRate, type MaxRateResult } from './scenarios/max-rate.js';
 import { connectTarget, runStep, type StepOptions, type StepResult } from './scenarios/messages.js';
+import { runOutput, type OutputResult } from './scenarios/output.js';
 import { runReceipts, type ReceiptResult } from './scenarios/receipts.js';
 import { runSnapshot, type SnapshotResult } from './scenarios/snapshot.js';
 
@@ -166,6 +167,23 @@ async function jobScenario(hub: ReturnType<typeof hubKind>, topo: Topology, o: B
   }
 }
 
+/**
+ * A fresh hub, seeded users, and demo.stream jobs: each phase starts its own worker once the
+ * watches are in place (so every watcher sees its job start).
+ */
+async function outputScenario(hub: ReturnType<typeof hubKind>, o: BenchOptions): Promise<OutputResult> {
+  log(`output scenario: ${o.outputJobs} demo.stream jobs at ${o.outputTokensPerS} tokens/s, 2 watchers each; then one watcher per job reconnecting every ${o.outputReconnectMs} ms`);
+  const t = await hub.start();
+  try {
+    if (t.seed.users.length === 0) t.seed = hub.seed = await seedHub(t.pods[0]!.url, topology(20, 1), t.store!.runId);
+    return await runOutput(t, () => startWorker(hub.runtime, hub.env, o.outputJobs), {
+      jobs: o.outputJobs, tokensPerS: o.outputTokensPerS, durationS: o.outputDurationS, watchersPerJob: 2, reconnectEveryMs: o.outputReconnectMs, log,
+    });
+  } finally {
+    await stopTarget(t);
+  }
+}
+
 /** How busy the machine is before the bench starts anything: 2 s of /proc/stat. */
 async function backgroundBusy(): Promise<number> {
   const a = machineTicks();
@@ -219,6 +237,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   let connections: ConnectionResult[] = [];
   let jobs: JobResult | null = null;
   let receipts: ReceiptResult[] = [];
+  let output: OutputResult | null = null;
   let snapshot: SnapshotResult[] = [];
   try {
     const running: Target[] = [];
@@ -244,6 +263,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
       snapshot = await snapshotScenario(s);
     }
     if (options.scenarios.includes('jobs')) jobs = await jobScenario(hub, topo, options);
+    if (options.scenarios.includes('output')) output = await outputScenario(hub, options);
   } finally {
     await stopAll();
     await drop();
@@ -264,6 +284,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     jobs,
     receipts,
     snapshot,
+    output,
     notes,
   };
   return { ...partial, targets: checkTargets(partial) };

@@ -20,6 +20,7 @@ import authRoutes from './http/routes/auth.js';
 import conversationRoutes from './http/routes/conversations.js';
 import healthRoutes from './http/routes/health.js';
 import jobRoutes from './http/routes/jobs.js';
+import noticeRoutes from './http/routes/notices.js';
 import userRoutes from './http/routes/users.js';
 import { loggerOptions } from './logger.js';
 import { jobWatchHandlers } from './realtime/inbox/job-watch.js';
@@ -70,6 +71,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(authRoutes, { config });
   await app.register(conversationRoutes, { config });
   await app.register(jobRoutes);
+  await app.register(noticeRoutes);
   await app.register(userRoutes);
   await app.register(adminQueues, { config });
   await app.register(staticSite);

@@ -15,3 +15,6 @@ export const messageRateKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: num
 
 /** One user's live sockets on every pod, a sorted set of `<pod>/<socket>` scored by lease expiry (MAX_SOCKETS_PER_USER). */
 export const userSocketsKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:sockets:${userId}`;
+
+/** The sockets watching one job (on any pod), a sorted set of socket ids scored by lease expiry: whether a job end needs a notice. */
+export const jobWatchersKey = (config: Pick<Config, 'REDIS_PREFIX'>, jobId: string) => `${config.REDIS_PREFIX}:job-watchers:${jobId}`;

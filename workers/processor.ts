@@ -20,6 +20,12 @@ export interface ProcessorContext {
   /** Stores, then publishes, progress (0..100) and a short status text such as "step 3/10". */
   progress(percent: number, statusText?: string | null): Promise<void>;
   /**
+   * Appends text to the job's output (log lines, tokens): stored in Postgres with the next
+   * offsets and emitted as `job:output`, batched (workers/output-buffer.ts). Resolves at once
+   * unless much is pending; ignored once the attempt is aborted.
+   */
+  output(text: string): Promise<void>;
+  /**
    * What a job may read or enqueue: the job services a hub has too, never the database itself.
    * Its own changes go through `progress` (the job status store stays the run's).
    */

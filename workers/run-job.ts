@@ -8,6 +8,7 @@ import { JOB_CATALOG, isJobName, policyOf, type JobData, type JobName } from '..
 import type { JobEnvelope } from '../src/queue/queue.js';
 import type { RedisClient } from '../src/redis.js';
 import { JobCancelledError } from './outcomes.js';
+import { OutputBuffer } from './output-buffer.js';
 import type { Processor, ProcessorContext, ProcessorJob } from './processor.js';
 
 export interface RunDeps {
@@ -35,7 +36,7 @@ const STATUS_TEXT_MAX = 200;
  */
 export function createBullProcessor(deps: RunDeps) {
   return async (job: BullJob, _token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> => {
-    const { processor, input } = await prepare(deps, job);
+    const { processor, input, outputCount } = await prepare(deps, job);
     if (await isAbortRequested(deps.redis, deps.config, job.id!)) throw new JobCancelledError();
     const started = await deps.services.jobStatus.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job)));
     // Refused: the row is already final (a run whose outcome was stored but which BullMQ could
@@ -49,15 +50,21 @@ export function createBullProcessor(deps: RunDeps) {
     const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let result: unknown;
     deps.running?.add(job.id!);
+    const output = outputBuffer(deps, job);
+    // A later attempt appends to the output of the earlier ones, after a line saying so.
+    if (outputCount > 0) void output.write(`--- attempt ${job.attemptsMade + 1}${job.attemptsStarted > job.attemptsMade + 1 ? ' (the previous worker was lost)' : ''} ---\n`);
     try {
-      result = await untilAborted(processor.run(input, context(deps, job, abort)), abort);
+      result = await untilAborted(processor.run(input, context(deps, job, abort, output)), abort);
     } catch (err) {
       const error = attemptError(err, signal, timeout, timeoutMs);
+      await output.close();
       await storeFailure(deps, job, error);
       throw error;
     } finally {
       deps.running?.delete(job.id!);
     }
+    // Output is stored and emitted before the status that ends the attempt.
+    await output.close();
     // Only a write that still fails after the store's retries (Postgres gone for ~30 s) fails the attempt.
     await deps.services.jobStatus.apply(job.id!, jobChanges.completed(job.attemptsMade + 1, result));
     return result;
@@ -70,7 +77,7 @@ export function createBullProcessor(deps: RunDeps) {
  * Bull Board, a shared Redis) could otherwise rewrite owner_id and data and export another
  * user's conversation.
  */
-async function prepare(deps: RunDeps, job: BullJob): Promise<{ processor: Processor; input: ProcessorJob<JobData<JobName>> }> {
+async function prepare(deps: RunDeps, job: BullJob): Promise<{ processor: Processor; input: ProcessorJob<JobData<JobName>>; outputCount: number }> {
   const row = await deps.services.jobs.stored(job.id!);
   if (!row) throw new UnrecoverableError('the job has no ownership row in Postgres');
   if (row.name !== job.name) throw new UnrecoverableError(`the queued name "${job.name}" differs from the stored "${row.name}"`);
@@ -79,7 +86,13 @@ async function prepare(deps: RunDeps, job: BullJob): Promise<{ processor: Proces
   const parsed = JOB_CATALOG[row.name].schema.safeParse(row.data);
   if (!parsed.success) throw new UnrecoverableError(`job data does not match the catalog: ${parsed.error.issues[0]?.message}`);
   const input = { id: row.id, name: row.name, data: parsed.data, ownerId: row.owner_id, attemptsMade: job.attemptsMade };
-  return { processor, input };
+  return { processor, input, outputCount: row.output_count };
+}
+
+function outputBuffer(deps: RunDeps, job: BullJob): OutputBuffer {
+  return new OutputBuffer(deps.services.jobOutput, job.id!, {
+    onError: (err, dropped) => deps.log.error({ err: (err as Error).message, job: job.id, dropped }, 'could not store job output; chunks dropped'),
+  });
 }
 
 function startText(job: BullJob): string {
@@ -87,8 +100,12 @@ function startText(job: BullJob): string {
   return job.attemptsMade > 0 ? `attempt ${job.attemptsMade + 1} started` : 'started';
 }
 
-function context(deps: RunDeps, job: BullJob, signal: AbortSignal): ProcessorContext {
+function context(deps: RunDeps, job: BullJob, signal: AbortSignal, output: OutputBuffer): ProcessorContext {
   return {
+    output: async (text) => {
+      if (signal.aborted) return;
+      await output.write(text);
+    },
     signal,
     services: deps.services,
     config: deps.config,

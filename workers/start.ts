@@ -79,6 +79,7 @@ function workerServices(db: DbHandle, redis: RedisClient, queue: ReturnType<type
   return createJobServices({
     sql: db.sql,
     config,
+    redis,
     publisher: createRoomEmitter(redis, config),
     queue: bullJobQueue(queue, redis, config),
     jobStatus: {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['messages', 'max', 'connections', 'jobs', 'receipts', 'snapshot'] as const;
+export const SCENARIOS = ['messages', 'max', 'connections', 'jobs', 'receipts', 'snapshot', 'output'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Everything one run is parameterised by; every loop in the bench is bounded by these. */
@@ -25,6 +25,11 @@ export interface BenchOptions {
   jobUpdatesPerS: number;
   jobDurationS: number;
   jobWatchers: number;
+  /** Output scenario: demo.stream jobs, tokens per second each, seconds, and how often a watcher reconnects. */
+  outputJobs: number;
+  outputTokensPerS: number;
+  outputDurationS: number;
+  outputReconnectMs: number;
   /** Receipts scenario: the message rate, and how long clients gather `delivered` per conversation. */
   receiptRate: number;
   receiptEveryMs: number;
@@ -55,7 +60,7 @@ const HELP = `npm run bench -- [options]
   --drain S            at most this long to wait for acks and deliveries after a step (10)
   --pods N             hub pods, 1 or 2; the ceiling runs as many (1)
   --sockets N          idle sockets in the connection scenario (15000)
-  --scenarios list     any of messages,max,connections,jobs,receipts,snapshot (all)
+  --scenarios list     any of messages,max,connections,jobs,receipts,snapshot,output (all)
   --client-procs N     client processes for the message scenario (2)
   --socket-procs N     client processes for the connection scenario (4)
   --body-size N        characters per chat message (100)
@@ -66,6 +71,10 @@ const HELP = `npm run bench -- [options]
   --job-rate N         aggregate progress updates per second (200)
   --job-duration S     seconds the job scenario runs (15)
   --job-watchers N     sockets watching each job (2)
+  --output-jobs N      demo.stream jobs in the output scenario, 2 watchers each (20)
+  --output-rate N      tokens per second per job (50)
+  --output-duration S  seconds each output phase streams (20)
+  --output-reconnect MS  how often one watcher per job reconnects in the second phase (5000)
   --receipt-rate N     msg/s of the receipts scenario, run without and with delivered (1000)
   --receipt-every MS   how long a client gathers delivered per conversation before sending (100)
   --receipt-rounds N   rounds of off, on, on, off steps (1)
@@ -113,6 +122,10 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       'job-rate': { type: 'string' },
       'job-duration': { type: 'string' },
       'job-watchers': { type: 'string' },
+      'output-jobs': { type: 'string' },
+      'output-rate': { type: 'string' },
+      'output-duration': { type: 'string' },
+      'output-reconnect': { type: 'string' },
       'receipt-rate': { type: 'string' },
       'receipt-every': { type: 'string' },
       'receipt-rounds': { type: 'string' },
@@ -159,6 +172,10 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     jobUpdatesPerS: int('job-rate', v['job-rate'], 200, 1, 100_000),
     jobDurationS: int('job-duration', v['job-duration'], 15, 1, 600),
     jobWatchers: int('job-watchers', v['job-watchers'], 2, 1, 100),
+    outputJobs: int('output-jobs', v['output-jobs'], 20, 1, 80),
+    outputTokensPerS: int('output-rate', v['output-rate'], 50, 1, 1000),
+    outputDurationS: int('output-duration', v['output-duration'], 20, 1, 100),
+    outputReconnectMs: int('output-reconnect', v['output-reconnect'], 5000, 100, 60_000),
     receiptRate: int('receipt-rate', v['receipt-rate'], 1000, 1, 100_000),
     receiptEveryMs: int('receipt-every', v['receipt-every'], 100, 1, 10_000),
     receiptRounds: int('receipt-rounds', v['receipt-rounds'], 1, 1, 10),

@@ -2,6 +2,7 @@ import type { ConnectionResult } from '../scenarios/connections.js';
 import type { JobResult } from '../scenarios/jobs.js';
 import type { MaxRateResult } from '../scenarios/max-rate.js';
 import type { StepResult } from '../scenarios/messages.js';
+import type { OutputResult } from '../scenarios/output.js';
 import type { ReceiptResult } from '../scenarios/receipts.js';
 import type { SnapshotResult } from '../scenarios/snapshot.js';
 import type { BenchOptions } from './options.js';
@@ -22,6 +23,7 @@ export interface BenchReport {
   jobs: JobResult | null;
   receipts: ReceiptResult[];
   snapshot: SnapshotResult[];
+  output?: OutputResult | null;
   targets: TargetCheck[];
   notes: string[];
 }
@@ -133,6 +135,14 @@ export function render(r: BenchReport): string {
     else {
       out.push(`  ${j.jobs} jobs x ${j.steps} steps of ${j.stepMs} ms = ${f(j.updatesPerS, 0)} updates/s, ${j.watchers} watchers; ${j.received}/${j.expected} updates received, ${j.completed}/${j.watchers} saw completed, ${j.nonMonotonic} out of order`);
       out.push(`  latency p50 ${f(j.latency.p50, 2)} ms, p95 ${f(j.latency.p95, 2)} ms, p99 ${f(j.latency.p99, 2)} ms, max ${f(j.latency.max, 1)} ms (ms resolution of updated_at); cpu worker ${f(j.workerCpuMs, 0)} ms, hub ${f(j.hubCpuMs, 0)} ms`);
+    }
+  }
+  if (r.output && !r.output.skipped) {
+    out.push('', 'Job output: demo.stream token write -> watcher receipt (write time = the job\'s active updated_at + (offset + 1) x token_ms)');
+    for (const p of r.output.phases) {
+      out.push(`  ${p.reconnectEveryMs ? `one watcher per job reconnecting every ${p.reconnectEveryMs} ms (${p.reconnects} reconnects)` : 'steady watchers'}: ${p.jobs} jobs x ${p.tokensPerJob} tokens every ${p.tokenMs} ms, ${p.watchers} watchers, ${p.completed}/${p.watchers} saw completed`);
+      out.push(`    latency p50 ${f(p.latency.p50, 1)} ms, p99 ${f(p.latency.p99, 1)} ms, max ${f(p.latency.max, 1)} ms; job:output at most ${p.maxEventsPerSecond}/s per job and watcher, ${f(p.chunksPerEvent, 1)} chunks per event`);
+      out.push(`    missing ${p.missing}, duplicated ${p.duplicated} (ack/event overlap dropped: ${p.overlap}); Postgres ${f(p.rowsPer1000, 0)} rows and ${f(p.bytesPer1000 / 1024, 1)} KiB (table + index) per 1,000 tokens`);
     }
   }
   if (r.receipts.length > 0) {

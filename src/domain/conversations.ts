@@ -61,9 +61,9 @@ export class ConversationService {
    * What a socket's `ready` carries, read in one statement: every conversation id (ascending)
    * and the SNAPSHOT_CONVERSATIONS most recently active in full, exactly as `list` gives them.
    */
-  async snapshot(userId: number): Promise<{ ids: number[]; conversations: ConversationDto[] }> {
-    const { ids, views } = await conversationsRepo.snapshotForUser(this.sql, userId, SNAPSHOT_CONVERSATIONS);
-    return { ids, conversations: views.map(toConversationDto) };
+  async snapshot(userId: number): Promise<{ ids: number[]; conversations: ConversationDto[]; unreadNotices: number }> {
+    const { ids, views, unreadNotices } = await conversationsRepo.snapshotForUser(this.sql, userId, SNAPSHOT_CONVERSATIONS);
+    return { ids, conversations: views.map(toConversationDto), unreadNotices };
   }
 
   /** Ids of every conversation the user is in, ascending. */

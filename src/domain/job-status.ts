@@ -2,16 +2,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../db/client.js';
 import * as jobsRepo from '../db/repositories/jobs.js';
 import type { SnapshotPatch } from '../db/repositories/jobs.js';
-import type { JobRow } from '../db/rows.js';
+import type { JobRow, NoticeRow } from '../db/rows.js';
 import { isStorageUnavailable } from '../errors.js';
 import type { JobState } from '../schemas/common.js';
+import type { NoticeKind } from '../schemas/objects.js';
 import { toJobDto, type JobDto } from './job-dto.js';
+import type { JobWatchers } from './job-watchers.js';
+import { endNotice, toNoticeDto } from './notices.js';
 import type { JobStatusPublisher } from './ports.js';
 
 /** One change of a job: what to set, and which stored states it may replace. */
 export interface JobChange {
   set: SnapshotPatch;
   from: readonly JobState[];
+  /** The job's end this change stores, if it is one: it may come with a notice for the owner. */
+  ends?: NoticeKind;
 }
 
 const LIVE: readonly JobState[] = ['waiting', 'delayed', 'active'];
@@ -43,10 +48,13 @@ export const jobChanges = {
   completed: (attemptsMade: number, result: unknown): JobChange => ({
     set: { state: 'completed', progress: 100, result: result ?? null, error: null, attemptsMade, statusText: 'completed' },
     from: LIVE,
+    ends: 'job.completed',
   }),
+  /** The last attempt failed (a retried one is `attemptFailed`). */
   failed: (attemptsMade: number, error: string): JobChange => ({
     set: { state: 'failed', error, attemptsMade, statusText: 'failed' },
     from: LIVE,
+    ends: 'job.failed',
   }),
   /**
    * The queue lost a job that had not finished (Redis restarted without its data): it goes
@@ -59,6 +67,7 @@ export const jobChanges = {
   cancelled: (attemptsMade?: number): JobChange => ({
     set: { state: 'cancelled', statusText: 'cancelled', ...(attemptsMade === undefined ? {} : { attemptsMade }) },
     from: [...LIVE, 'failed'],
+    ends: 'job.cancelled',
   }),
 } as const;
 
@@ -90,16 +99,24 @@ export class JobStatusStore {
     private readonly sql: Sql,
     private readonly publisher: JobStatusPublisher,
     private readonly options: JobStatusStoreOptions = {},
+    /** Without it (a producer), every end is stored with a notice. */
+    private readonly watchers?: Pick<JobWatchers, 'isWatched'>,
   ) {
     this.retryForMs = options.retryForMs ?? 0;
   }
 
-  /** The stored and published job, or null when the guard refused the change. */
+  /**
+   * The stored and published job, or null when the guard refused the change. A job's end
+   * (completed, last failure, cancelled) that no socket watches at this moment is stored with
+   * the owner's notice in the same statement, then the notice goes to the owner's sockets.
+   */
   async apply(jobId: string, change: JobChange): Promise<JobDto | null> {
-    const row = await this.write(jobId, change);
+    const withNotice = change.ends !== undefined && !(await this.watchers?.isWatched(jobId));
+    const row = await this.write(jobId, change, withNotice);
     if (!row) return null;
     const job = toJobDto(row);
     this.publisher.jobStatus(job);
+    if (row.notice) this.publisher.noticeNew(row.owner_id, toNoticeDto(row.notice));
     return job;
   }
 
@@ -109,14 +126,16 @@ export class JobStatusStore {
    * change already stored: the guard then refuses it, and the stored row is returned if it
    * already says what this change says, so the change is still published once.
    */
-  private async write(jobId: string, change: JobChange): Promise<JobRow | null> {
+  private async write(jobId: string, change: JobChange, withNotice: boolean): Promise<(JobRow & { notice: NoticeRow | null }) | null> {
+    const notice = withNotice && change.ends ? endNotice(change.ends) : undefined;
     const deadline = performance.now() + this.retryForMs;
     for (let attempt = 1, backoff = FIRST_BACKOFF_MS; ; attempt++, backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
       try {
-        const row = await jobsRepo.updateSnapshot(this.sql, jobId, change.set, change.from);
+        const row = await jobsRepo.updateSnapshot(this.sql, jobId, change.set, change.from, notice);
         if (row || attempt === 1) return row;
+        // A notice stored with that first try is not sent again; the owner reads it from the list.
         const now = await jobsRepo.findJob(this.sql, jobId);
-        return now && alreadyApplied(now, change) ? now : null;
+        return now && alreadyApplied(now, change) ? { ...now, notice: null } : null;
       } catch (err) {
         if (!isStorageUnavailable(err) || performance.now() + backoff > deadline) throw err;
         this.options.onRetry?.(jobId, err, attempt);

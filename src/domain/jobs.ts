@@ -10,10 +10,28 @@ import { memberFieldOf, parseJobInput, type JobName } from '../queue/catalog.js'
 import { idNumber } from '../schemas/common.js';
 import type { Caller } from './caller.js';
 import { toJobDto, type JobDto } from './job-dto.js';
+import type { JobOutputStore } from './job-output.js';
 import { jobChanges, type JobStatusStore } from './job-status.js';
+import type { JobWatchers } from './job-watchers.js';
+import type { OutputChunkDto } from '../schemas/objects.js';
 import type { JobQueue } from './ports.js';
 
 export type { IdleJob };
+
+export interface WatchOptions {
+  /** The watching socket, recorded so a job's end while it watches brings no notice. */
+  socketId?: string;
+  /** Stored output chunks with `offset >= outputFrom` come with the snapshot. */
+  outputFrom?: number | undefined;
+  outputLimit?: number;
+  onWatchError?: (err: unknown) => void;
+}
+
+export interface WatchResult {
+  job: JobDto;
+  output: OutputChunkDto[];
+  output_has_more: boolean;
+}
 
 /** A job to enqueue: a catalog name, its data, the user who owns it, and optional scheduling. */
 export interface EnqueueInput {
@@ -101,6 +119,8 @@ export class JobService {
     private readonly sql: Sql,
     private readonly queue: JobQueue,
     private readonly status: JobStatusStore,
+    private readonly output?: JobOutputStore,
+    private readonly watchers?: JobWatchers,
   ) {}
 
   enqueue(input: EnqueueInput): Promise<JobDto> {
@@ -117,17 +137,44 @@ export class JobService {
   }
 
   /**
-   * Authorises, subscribes the caller to the job's changes, and only then reads the snapshot:
-   * a change stored after that read is also published to the subscription, so nothing is lost
-   * (the client drops what it gets twice by `seq`). Unlike HTTP, the socket contract tells
-   * `forbidden` (another user's job) from `not_found` (none).
+   * Authorises, subscribes the caller to the job's changes, records the watch (so the job's end
+   * brings no notice while it lasts), and only then reads the snapshot and the stored output
+   * from `outputFrom`: a change or chunk stored after that read is also published to the
+   * subscription, so nothing is lost (the client drops what it gets twice by `seq` and
+   * `offset`). Unlike HTTP, the socket contract tells `forbidden` (another user's job) from
+   * `not_found` (none).
    */
-  async watch(caller: Caller, jobId: string, subscribe: () => Promise<void>): Promise<JobDto> {
+  async watch(caller: Caller, jobId: string, subscribe: () => Promise<void>, options: WatchOptions = {}): Promise<WatchResult> {
     const row = await jobsRepo.findJob(this.sql, jobId);
     if (!row) throw notFound('Job');
     if (row.owner_id !== caller.id) throw forbidden('Only the owner of a job can watch it');
     await subscribe();
-    return this.get(caller, jobId);
+    if (options.socketId !== undefined) await this.recordWatch(jobId, options.socketId, options.onWatchError);
+    const noOutput = { chunks: [], hasMore: false };
+    const [job, output] = await Promise.all([
+      this.get(caller, jobId),
+      options.outputFrom === undefined || !this.output ? noOutput : this.output.read(jobId, options.outputFrom, options.outputLimit ?? 500),
+    ]);
+    return { job, output: output.chunks, output_has_more: output.hasMore };
+  }
+
+  /** The socket stopped watching (job:unwatch, or it disconnected). */
+  async unwatch(jobId: string, socketId: string): Promise<void> {
+    await this.watchers?.remove(jobId, socketId);
+  }
+
+  /** Extends the leases of live watches (each pod, for its own sockets). */
+  async renewWatches(watches: ReadonlyArray<readonly [jobId: string, socketId: string]>): Promise<void> {
+    await this.watchers?.renew(watches);
+  }
+
+  /** Redis down: the watch still works (the room was joined); only a notice may come while it lasts. */
+  private async recordWatch(jobId: string, socketId: string, onError?: (err: unknown) => void): Promise<void> {
+    try {
+      await this.watchers?.add(jobId, socketId);
+    } catch (err) {
+      onError?.(err);
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { QueuedJob } from '../queue/catalog.js';
-import type { ConversationDto, JobDto, MessageDto } from '../schemas/objects.js';
+import type { ConversationDto, JobDto, MessageDto, NoticeDto, OutputChunkDto } from '../schemas/objects.js';
 
 /**
  * Where the services send what happened, once it is stored: ports the transports implement,
@@ -34,6 +34,10 @@ export interface SessionPublisher {
 export interface JobStatusPublisher {
   /** A job's stored snapshot, to whoever watches that job. */
   jobStatus(job: JobDto): void;
+  /** A stored notice, to its user's live sockets (`user_<id>`). */
+  noticeNew(userId: number, notice: NoticeDto): void;
+  /** Stored output chunks of a job, in offset order, to whoever watches it. */
+  jobOutput(jobId: string, chunks: OutputChunkDto[]): void;
 }
 
 /** Everything a hub publishes. */

@@ -4,11 +4,14 @@ import type { RedisClient } from '../redis.js';
 import { AuthService } from './auth.js';
 import { ConversationExport } from './conversation-export.js';
 import { ConversationService } from './conversations.js';
+import { JobOutputStore } from './job-output.js';
 import { JobStatusStore, type JobStatusStoreOptions } from './job-status.js';
+import { JobWatchers } from './job-watchers.js';
 import { JobService } from './jobs.js';
 import { LoginAttempts } from './login-attempts.js';
 import { MarkerService } from './markers.js';
 import { MessageService } from './messages.js';
+import { NoticeService } from './notices.js';
 import type { HubPublisher, JobQueue, JobStatusPublisher } from './ports.js';
 import { RateLimiter, SharedRateLimiter } from './rate-limiter.js';
 import { redisTokenStore } from './redis-token-store.js';
@@ -23,7 +26,9 @@ export interface ServiceLog {
 /** What the job services need, in a hub and in a worker alike. */
 export interface JobServiceDeps {
   sql: Sql;
-  config: Pick<Config, 'EXPORT_DIR'>;
+  config: Pick<Config, 'EXPORT_DIR' | 'REDIS_PREFIX'>;
+  /** Who watches which job (for notices); without it every job end brings a notice. */
+  redis?: RedisClient;
   /** Where job changes go: the hub's Broadcaster, or a worker's Redis room emitter. */
   publisher: JobStatusPublisher;
   queue: JobQueue;
@@ -34,15 +39,20 @@ export interface JobServiceDeps {
 export interface JobServices {
   jobs: JobService;
   jobStatus: JobStatusStore;
+  /** A job's output: workers append (through workers/output-buffer.ts), watchers read. */
+  jobOutput: JobOutputStore;
   conversationExport: ConversationExport;
 }
 
 /** The job services: built the same way by the hub (createServices) and by workers (workers/start.ts). */
 export function createJobServices(deps: JobServiceDeps): JobServices {
-  const jobStatus = new JobStatusStore(deps.sql, deps.publisher, deps.jobStatus);
+  const watchers = deps.redis ? new JobWatchers(deps.redis, deps.config) : undefined;
+  const jobStatus = new JobStatusStore(deps.sql, deps.publisher, deps.jobStatus, watchers);
+  const jobOutput = new JobOutputStore(deps.sql, deps.publisher, { retryForMs: deps.jobStatus?.retryForMs ?? 0 });
   return {
     jobStatus,
-    jobs: new JobService(deps.sql, deps.queue, jobStatus),
+    jobOutput,
+    jobs: new JobService(deps.sql, deps.queue, jobStatus, jobOutput, watchers),
     conversationExport: new ConversationExport(deps.sql, deps.config.EXPORT_DIR),
   };
 }
@@ -63,6 +73,7 @@ export interface Services extends JobServices {
   conversations: ConversationService;
   messages: MessageService;
   markers: MarkerService;
+  notices: NoticeService;
   /** Stops the limiters' housekeeping timers. */
   close(): void;
 }
@@ -96,6 +107,7 @@ export function createServices(deps: ServiceDeps): Services {
     conversations,
     messages: new MessageService(sql, config, messageLimiter, conversations, publisher),
     markers: new MarkerService(sql, publisher),
+    notices: new NoticeService(sql),
     close: () => messageLimiter.close(),
   };
 }

@@ -41,6 +41,12 @@ const demoSteps = z
     message: 'must not be greater than steps',
   });
 
+/** A stand-in for streamed model output: one word per token, `token_ms` apart. */
+const demoStream = z.object({
+  tokens: z.number().int().min(1).max(5000),
+  token_ms: z.number().int().min(0).max(1000),
+});
+
 /**
  * The one registry of job names: each with the schema of its data and its policy.
  * A name missing here cannot be enqueued; the worker refuses to boot without a processor for each.
@@ -64,6 +70,17 @@ export const JOB_CATALOG = {
       backoff: { type: 'fixed', delay: 250 },
       // The longest legal run is 1000 steps of 60 s.
       timeoutMs: 17 * HOUR * 1000,
+      removeOnComplete: { age: HOUR, count: 1000 },
+      removeOnFail: { age: DAY, count: 1000 },
+    },
+  },
+  'demo.stream': {
+    schema: demoStream,
+    policy: {
+      attempts: 3,
+      backoff: { type: 'fixed', delay: 250 },
+      // The longest legal run is 5000 tokens of 1 s.
+      timeoutMs: 2 * HOUR * 1000,
       removeOnComplete: { age: HOUR, count: 1000 },
       removeOnFail: { age: DAY, count: 1000 },
     },

@@ -1,6 +1,6 @@
 import type { Namespace, Server } from 'socket.io';
 import type { HubPublisher } from '../domain/ports.js';
-import type { ConversationDto, JobDto, MessageDto } from '../schemas/objects.js';
+import type { ConversationDto, JobDto, MessageDto, NoticeDto, OutputChunkDto } from '../schemas/objects.js';
 import type {
   ClientToServerEvents,
   InterServerEvents,
@@ -74,6 +74,16 @@ export class Broadcaster implements HubPublisher {
   /** A job change the hub stored itself (a cancel); workers publish theirs through the Redis emitter. */
   jobStatus(job: JobDto): void {
     this.inbox.to(jobRoom(job.job_id)).emit('job:status', job);
+  }
+
+  /** Output stored from a hub (workers publish theirs through the Redis emitter). */
+  jobOutput(jobId: string, chunks: OutputChunkDto[]): void {
+    this.inbox.to(jobRoom(jobId)).emit('job:output', { job_id: jobId, chunks });
+  }
+
+  /** A notice stored with a job's end (a cancel stored by this hub), to the owner's sockets everywhere. */
+  noticeNew(userId: number, notice: NoticeDto): void {
+    this.inbox.to(userRoom(userId)).emit('notice:new', { notice });
   }
 
   /** The jobs this pod's own sockets watch: the `job_<id>` rooms its adapter holds. */

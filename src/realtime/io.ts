@@ -22,6 +22,7 @@ import { SHARDED_SUBSCRIPTION_MODE } from './room-emitter.js';
 import { INBOX_NAMESPACE } from './rooms.js';
 import { SessionSweep } from './session-sweep.js';
 import { SocketCap } from './socket-cap.js';
+import { renewJobWatches } from './inbox/job-watch.js';
 
 /** The largest frame that always gets an answer; see the contract's "Limits and bad input". */
 const MAX_ANSWERED_FRAME = 1024 * 1024;
@@ -128,6 +129,12 @@ export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSock
   inbox.use(socketCap.middleware());
   inbox.on('connection', onInboxConnection(ctx, deps.inboxHandlers));
 
+  const stopRenewingWatches = renewJobWatches(
+    inbox,
+    (watches) => deps.services.jobs.renewWatches(watches),
+    (err) => log.warn({ err: (err as Error).message }, 'job watches: could not renew leases'),
+  );
+
   const namespaces = [inbox];
   if (config.LEGACY_CHAT) namespaces.push(mountLegacyChat(io, ctx, handshake, socketCap.middleware()) as unknown as typeof inbox);
   // Shutdown: counts the events in flight, so they can ack before the sockets are closed.
@@ -146,6 +153,7 @@ export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSock
       socketCap.close();
       sweep.close();
       stopResending();
+      stopRenewingWatches();
     },
   };
 }

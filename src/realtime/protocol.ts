@@ -28,6 +28,7 @@ export type ConversationPayload = z.input<typeof socket.conversationPayload>;
 export type ReadPayload = z.input<typeof socket.readPayload>;
 export type DeliveredPayload = z.input<typeof socket.deliveredPayload>;
 export type JobPayload = z.input<typeof socket.jobPayload>;
+export type JobWatchPayload = z.input<typeof socket.jobWatchPayload>;
 export type LegacySendMessagePayload = z.input<typeof socket.legacyMessagePayload>;
 
 export type MessageResult = z.output<typeof socket.messageResult>;
@@ -39,6 +40,8 @@ export type ConversationNewPayload = z.output<typeof socket.conversationNewEvent
 export type TypingPayload = z.output<typeof socket.typingEvent>;
 export type ReadEventPayload = z.output<typeof socket.readEvent>;
 export type DeliveredEventPayload = z.output<typeof socket.deliveredEvent>;
+export type JobOutputPayload = z.output<typeof socket.jobOutputEvent>;
+export type NoticeNewPayload = z.output<typeof socket.noticeNewEvent>;
 
 export interface ClientToServerEvents {
   message: (payload: SendMessagePayload, ack: AckCallback<MessageResult>) => void;
@@ -46,7 +49,7 @@ export interface ClientToServerEvents {
   typing: (payload: ConversationPayload, ack: AckCallback) => void;
   read: (payload: ReadPayload, ack: AckCallback) => void;
   delivered: (payload: DeliveredPayload, ack: AckCallback) => void;
-  'job:watch': (payload: JobPayload, ack: AckCallback<JobWatchResult>) => void;
+  'job:watch': (payload: JobWatchPayload, ack: AckCallback<JobWatchResult>) => void;
   'job:unwatch': (payload: JobPayload, ack: AckCallback) => void;
 }
 
@@ -58,6 +61,8 @@ export interface ServerToClientEvents {
   read: (payload: ReadEventPayload) => void;
   delivered: (payload: DeliveredEventPayload) => void;
   'job:status': (job: JobDto) => void;
+  'job:output': (payload: JobOutputPayload) => void;
+  'notice:new': (payload: NoticeNewPayload) => void;
 }
 
 /** The legacy one-connection-per-conversation namespace: no conversation id in payloads. */

@@ -4,9 +4,9 @@ import type { Config } from '../config.js';
 import type { JobStatusPublisher } from '../domain/ports.js';
 import type { RedisClient } from '../redis.js';
 import { adapterKey } from '../redis-keys.js';
-import type { JobDto } from '../schemas/objects.js';
+import type { JobDto, NoticeDto, OutputChunkDto } from '../schemas/objects.js';
 import type { ServerToClientEvents } from './protocol.js';
-import { INBOX_NAMESPACE, jobRoom } from './rooms.js';
+import { INBOX_NAMESPACE, jobRoom, userRoom } from './rooms.js';
 
 /**
  * Emits into `/inbox` rooms from a process that is not a hub (workers, producers),
@@ -19,8 +19,13 @@ export interface RoomEmitter extends JobStatusPublisher {
 
 type Emit = RoomEmitter['emit'];
 
-/** `job:status` into `job_<id>`, as the Broadcaster sends it from a hub. */
-const withJobStatus = (emit: Emit): RoomEmitter => ({ emit, jobStatus: (job: JobDto) => emit(jobRoom(job.job_id), 'job:status', job) });
+/** `job:status` and `job:output` into `job_<id>`, `notice:new` into `user_<id>`, as the Broadcaster sends them from a hub. */
+const withJobStatus = (emit: Emit): RoomEmitter => ({
+  emit,
+  jobStatus: (job: JobDto) => emit(jobRoom(job.job_id), 'job:status', job),
+  jobOutput: (jobId: string, chunks: OutputChunkDto[]) => emit(jobRoom(jobId), 'job:output', { job_id: jobId, chunks }),
+  noticeNew: (userId: number, notice: NoticeDto) => emit(userRoom(userId), 'notice:new', { notice }),
+});
 
 /** The sharded adapter's subscription mode; the emitter must publish where the hubs listen. */
 export const SHARDED_SUBSCRIPTION_MODE = 'dynamic' as const;

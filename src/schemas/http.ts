@@ -57,3 +57,12 @@ export const jobIdParams = z.object({ id: pgText().min(1).max(100) });
 export const listJobsQuery = z.object({
   limit: intFromString(1, 500).default(100),
 });
+
+export const listNoticesQuery = z.object({
+  before_id: intFromString(1, Number.MAX_SAFE_INTEGER).optional(),
+  limit: intFromString(1, 100).default(50),
+});
+
+export const readNoticesBody = z.object({
+  up_to_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+});

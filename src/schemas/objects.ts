@@ -65,6 +65,24 @@ export const jobSchema = z.object({
   seq: z.number().int(),
 });
 
+/** One piece of a job's output: offsets 0, 1, 2, ... per job, no gaps; at most 4,096 characters of data. */
+export const outputChunkSchema = z.object({
+  offset: z.number().int(),
+  data: z.string(),
+});
+
+export const noticeKind = z.enum(['job.completed', 'job.failed', 'job.cancelled']);
+
+/** Told to a job's owner when it ended while none of their sockets watched it. */
+export const noticeSchema = z.object({
+  id: z.number().int(),
+  kind: noticeKind,
+  job_id: z.string(),
+  title: z.string(),
+  created_at: z.string(),
+  read_at: z.string().nullable(),
+});
+
 /** The contract's `user` object: the caller themself, the only one who ever sees their email. */
 export type UserDto = z.output<typeof userSchema>;
 /** The contract's `peer` object: any user as others see them, never with an email. */
@@ -79,3 +97,6 @@ export type MessageDto = z.output<typeof messageSchema>;
 export type ConversationDto = z.output<typeof conversationSchema>;
 /** The contract's `job` object: exactly these keys. */
 export type JobDto = z.output<typeof jobSchema>;
+export type OutputChunkDto = z.output<typeof outputChunkSchema>;
+export type NoticeDto = z.output<typeof noticeSchema>;
+export type NoticeKind = z.output<typeof noticeKind>;

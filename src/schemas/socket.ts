@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { idNumber, messageType, seqNumber } from './common.js';
-import { conversationSchema, jobSchema, messageSchema, userSchema } from './objects.js';
+import { conversationSchema, jobSchema, messageSchema, noticeSchema, outputChunkSchema, userSchema } from './objects.js';
 import { pgText } from './text.js';
 
 /** `message` on /inbox; the length limit is checked apart so it can answer `too_large`. */
@@ -36,13 +36,22 @@ export const readPayload = z.object({ conversation_id: idNumber(), seq: seqNumbe
 /** `delivered`: this device (session) has received every message of the conversation up to `seq`. */
 export const deliveredPayload = z.object({ conversation_id: idNumber(), seq: seqNumber() });
 export const jobPayload = z.object({ job_id: pgText().min(1).max(100) });
+/** `job:watch`: `output_from` asks for the stored output from that offset in the ack. */
+export const jobWatchPayload = jobPayload.extend({ output_from: z.number().int().min(0).optional() });
+/** The most output chunks one `job:watch` ack carries; `output_has_more` says when there are more. */
+export const WATCH_OUTPUT_LIMIT = 500;
 
 // What the hub sends: the success fields of the acks, and the server-to-client events. The hub
 // builds these itself (nothing parses them at runtime); they type src/realtime/protocol.ts and
 // describe the events in the AsyncAPI document.
 export const messageResult = z.object({ message: messageSchema });
 export const syncResult = z.object({ messages: z.array(messageSchema), has_more: z.boolean(), conversation_ids: z.array(z.number().int()) });
-export const jobWatchResult = z.object({ job: jobSchema });
+export const jobWatchResult = z.object({
+  job: jobSchema,
+  /** Stored chunks with `offset >= output_from`, ascending, at most WATCH_OUTPUT_LIMIT; none without output_from. */
+  output: z.array(outputChunkSchema),
+  output_has_more: z.boolean(),
+});
 
 /**
  * `ready`, once per connection, read after the socket joined its rooms: one schema, built by one
@@ -54,9 +63,14 @@ export const readyEvent = z.object({
   conversation_ids: z.array(z.number().int()),
   /** The 100 most recently active, most recent first, as GET /api/conversations gives them. */
   conversations: z.array(conversationSchema),
+  /** The user's notices with `read_at` null. */
+  unread_notices: z.number().int(),
 });
 export const conversationNewEvent = z.object({ conversation: conversationSchema });
 export const typingEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int() });
 export const readEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });
 /** A user's delivered marker (the highest over their sessions) moved forward. */
 export const deliveredEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });
+/** New output of a watched job, in offset order (batched: at most 20 per second per job). */
+export const jobOutputEvent = z.object({ job_id: z.string(), chunks: z.array(outputChunkSchema) });
+export const noticeNewEvent = z.object({ notice: noticeSchema });

@@ -1,6 +1,5 @@
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Notice } from '@inbox-hub/client';
 import type { RunningApp } from '../helpers/app.js';
 import { newUser } from '../helpers/http.js';
 import {
@@ -16,10 +15,10 @@ import {
 
 /**
  * What the page does with the parts of the contract this hub does not send yet (presence and
- * `ready.online_user_ids`, notices and `ready.unread_notices`, `delivered`, `job:output`):
- * the frames a hub with them would send are put into the page's real socket, and the notice
- * routes are answered here. Once the hub has a feature, its part here should be driven by the
- * hub itself instead (see docs in the report of the page's branch).
+ * `ready.online_user_ids`, `delivered`) or that need a running job (`job:output`): the frames
+ * a hub with them would send are put into the page's real socket. Notices come from the hub
+ * itself: `ready.unread_notices`, a real `notice:new` (a job the page does not watch,
+ * cancelled by the hub), `GET /api/notices` and `POST /api/notices/read`.
  */
 let hub: RunningApp;
 let browser: Browser;
@@ -37,25 +36,19 @@ afterAll(async () => {
 });
 
 const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
-const notice = (id: number, kind: Notice['kind'], title: string): Notice => ({ id, kind, job_id: `job-${id}`, title, created_at: minutesAgo(id), read_at: null });
 
 interface Injector {
   /** Emits `event` to the page as the hub would, on the `/inbox` namespace. */
   emit(event: string, payload: unknown): void;
   upgraded: () => boolean;
-  noticeReads: unknown[];
 }
 
-/**
- * Passes the page's socket through, adding `fields` to the hub's `ready` (over long-polling or
- * WebSocket, whichever carries it), and answers the notice routes with `notices`.
- */
-async function inject(context: BrowserContext, fields: Record<string, unknown>, notices: Notice[]): Promise<Injector> {
+/** Passes the page's socket through, adding `fields` to the hub's `ready` (over long-polling or WebSocket, whichever carries it). */
+async function inject(context: BrowserContext, fields: Record<string, unknown>): Promise<Injector> {
   const extra = JSON.stringify(fields).slice(1, -1);
   const withFields = (text: string) => text.replace('["ready",{', `["ready",{${extra},`);
   let socket: WebSocketRoute | null = null;
   let upgraded = false;
-  const noticeReads: unknown[] = [];
   await context.route('**/socket.io/**', async (route) => {
     if (route.request().method() !== 'GET') return route.continue();
     const response = await route.fetch();
@@ -70,15 +63,9 @@ async function inject(context: BrowserContext, fields: Record<string, unknown>, 
     });
     server.onMessage((frame) => ws.send(typeof frame === 'string' ? withFields(frame) : frame));
   });
-  await context.route('**/api/notices?*', (route) => route.fulfill({ json: { notices, has_more: false } }));
-  await context.route('**/api/notices/read', (route) => {
-    noticeReads.push(route.request().postDataJSON());
-    return route.fulfill({ status: 204 });
-  });
   return {
     emit: (event, payload) => socket!.send(`42/inbox,${JSON.stringify([event, payload])}`),
     upgraded: () => upgraded,
-    noticeReads,
   };
 }
 
@@ -90,16 +77,23 @@ describe.each(SIZES)('hub features to come, at $width×$height', { timeout: 90_0
     const bob = await newUser(hub.url, { name: 'Bob' });
     const context = await browser.newContext({ viewport: { width: size.width, height: size.height } });
     contexts.push(context);
-    const listed = [notice(3, 'job.failed', 'Demo job failed'), notice(2, 'job.completed', 'Export finished'), notice(1, 'job.completed', 'Demo job finished')];
-    const hubWith = await inject(context, { online_user_ids: [bob.user.id], unread_notices: 2 }, listed);
+    const hubWith = await inject(context, { online_user_ids: [bob.user.id] });
     const page = await context.newPage();
     page.on('pageerror', (err) => console.error('[page error]', err));
-    await registerIn(page, hub.url, 'Ann');
+    const ann = await registerIn(page, hub.url, 'Ann');
     await eventually(() => hubWith.upgraded()).toBe(true);
 
-    // ready.unread_notices, then a notice:new.
+    // Two notices stored while Ann was away: the hub's ready.unread_notices counts them.
+    const sql = hub.app.dbHandle.sql;
+    for (const [title, age] of [['Demo job finished', 3], ['Export finished', 2]] as const) {
+      await sql`insert into notices (user_id, kind, job_id, title, created_at) values (${ann.id}, 'job.completed', ${crypto.randomUUID()}, ${title}, ${minutesAgo(age)})`;
+    }
+    await page.reload();
+    await page.locator('#inbox-view').waitFor({ state: 'visible' });
     await eventually(() => page.locator('#notices-count').textContent()).toBe('2');
-    hubWith.emit('notice:new', { notice: listed[0] });
+    // A job the page does not watch ends (the hub cancels it): a real notice:new.
+    const away = await hub.app.services.jobs.enqueue({ name: 'demo.steps', data: { steps: 1, step_ms: 0 }, ownerId: ann.id, delay: 3_600_000 });
+    await hub.app.services.jobs.cancel({ id: ann.id }, away.job_id);
     await eventually(() => page.locator('#notices-count').textContent()).toBe('3');
     expect(await page.locator('#notices-button').getAttribute('aria-label')).toBe('Notifications, 3 unread');
 
@@ -124,8 +118,8 @@ describe.each(SIZES)('hub features to come, at $width×$height', { timeout: 90_0
 
     // The bell lists the notices and marks them read up to the newest.
     await page.locator('#notices-button').click();
-    await eventually(() => page.locator('#notice-list .notice-title').allTextContents()).toEqual(['Demo job failed', 'Export finished', 'Demo job finished']);
-    await eventually(() => hubWith.noticeReads).toEqual([{ up_to_id: 3 }]);
+    await eventually(() => page.locator('#notice-list .notice-title').allTextContents()).toEqual(['Demo steps was cancelled', 'Export finished', 'Demo job finished']);
+    await eventually(async () => (await sql`select count(*)::int as n from notices where user_id = ${ann.id} and read_at is null`)[0]!.n).toBe(0);
     await eventually(() => page.locator('#notices-count').isVisible()).toBe(false);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, `coming-${size.name}-notices`);

@@ -43,13 +43,13 @@ beforeEach(async () => {
     socket.on('job:watch', ({ job_id }, ack) => {
       if (job_id !== 'j1') return ack({ ok: false, error: { code: 'not_found', message: 'Job not found' } });
       void socket.join('job_j1');
-      ack({ ok: true, job: current });
+      ack({ ok: true, job: current, output: [], output_has_more: false });
     });
     socket.on('job:unwatch', (_payload, ack) => {
       void socket.leave('job_j1');
       ack({ ok: true });
     });
-    socket.emit('ready', { user: USER, conversation_ids: [], conversations: [] });
+    socket.emit('ready', { user: USER, conversation_ids: [], conversations: [], unread_notices: 0 });
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;

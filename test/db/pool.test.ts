@@ -153,8 +153,8 @@ describe('job status writes when Postgres goes away', () => {
     await db.sql`update jobs set state = 'active' where id = ${job.id}`;
     const published: number[] = [];
     const retries: number[] = [];
-    const patient = new JobStatusStore(sql, { jobStatus: (j) => published.push(j.progress) }, { retryForMs: 10_000, onRetry: (_id, _err, n) => retries.push(n) });
-    const impatient = new JobStatusStore(sql, { jobStatus: (j) => published.push(j.progress) });
+    const patient = new JobStatusStore(sql, { jobStatus: (j) => published.push(j.progress), noticeNew: () => {}, jobOutput: () => {} }, { retryForMs: 10_000, onRetry: (_id, _err, n) => retries.push(n) });
+    const impatient = new JobStatusStore(sql, { jobStatus: (j) => published.push(j.progress), noticeNew: () => {}, jobOutput: () => {} });
     await backendPid(sql);
     await proxy.refuse();
     await new Promise((r) => setTimeout(r, 200)); // the pool notices its connection closed

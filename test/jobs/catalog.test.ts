@@ -17,7 +17,7 @@ describe('the job catalog', () => {
     const extra = defineProcessor('demo.steps', noop);
     const [exportProcessor] = PROCESSORS;
     expect(() => assertOneProcessorPerJob([exportProcessor!])).toThrow(
-      new Error('job catalog and processors disagree: no processor for "demo.steps"'),
+      new Error('job catalog and processors disagree: no processor for "demo.steps"; no processor for "demo.stream"'),
     );
     expect(() => assertOneProcessorPerJob([...PROCESSORS, extra])).toThrow(
       new Error('job catalog and processors disagree: more than one processor for "demo.steps"'),
@@ -26,7 +26,7 @@ describe('the job catalog', () => {
     expect(() => assertOneProcessorPerJob([...PROCESSORS, unknown])).toThrow(
       new Error('job catalog and processors disagree: processor for "mail.send", which is not in the job catalog'),
     );
-    await expect(startWorkers(testConfig(), { processors: [] })).rejects.toThrow(/^job catalog and processors disagree: no processor for "conversation.export"; no processor for "demo.steps"$/);
+    await expect(startWorkers(testConfig(), { processors: [] })).rejects.toThrow(/^job catalog and processors disagree: no processor for "conversation.export"; no processor for "demo.steps"; no processor for "demo.stream"$/);
   });
 
   it('returns validated data with its name', () => {

@@ -115,7 +115,7 @@ describe('a watched job', () => {
     const done = await settle(await watch(first, job.job_id), got, (j) => j.state === 'completed');
 
     const late = await inbox(ann);
-    expect(await request(late, 'job:watch', { job_id: job.job_id })).toEqual({ ok: true, job: done });
+    expect(await request(late, 'job:watch', { job_id: job.job_id })).toEqual({ ok: true, job: done, output: [], output_has_more: false });
   });
 
   it('stops reaching a socket once it unwatches', async () => {
@@ -171,7 +171,7 @@ describe('access', () => {
 
 describe('enqueueing', () => {
   it.each([
-    ['an unknown name', { name: 'nope', data: {} }, 'name: unknown job name "nope" (known: conversation.export, demo.steps)'],
+    ['an unknown name', { name: 'nope', data: {} }, 'name: unknown job name "nope" (known: conversation.export, demo.steps, demo.stream)'],
     ['missing data', { name: 'demo.steps' }, expect.stringMatching(/^data: /)],
     ['out-of-range data', { name: 'demo.steps', data: { steps: 0, step_ms: 10 } }, expect.stringMatching(/^data\.steps: /)],
     ['a failure step past the end', { name: 'demo.steps', data: { steps: 2, step_ms: 0, fail_at_step: 3 } }, 'data.fail_at_step: must not be greater than steps'],

@@ -87,6 +87,6 @@ export const brief = (j: JobDto) => [j.seq, j.state, j.progress, j.status_text, 
 /** Watches a job and returns the ack's snapshot, failing loudly if the watch was refused. */
 export async function watch(socket: ClientSocket, jobId: string): Promise<JobDto> {
   const ack = await request(socket, 'job:watch', { job_id: jobId });
-  expect(ack).toEqual({ ok: true, job: anyJob(jobId) });
+  expect(ack).toEqual({ ok: true, job: anyJob(jobId), output: [], output_has_more: false });
   return ack.job as JobDto;
 }

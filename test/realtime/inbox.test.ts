@@ -59,10 +59,10 @@ describe('connecting to /inbox', () => {
     const other = await newConversation(hub.url, eve, bob);
     const listed = async (u: TestUser) => (await api(hub.url, 'GET', '/api/conversations', { cookie: u.cookie })).body.conversations;
     const bobs = await inbox(bob);
-    expect(bobs.ready).toEqual({ user: bob.user, conversation_ids: [conv.id, other.id].sort((a, b) => a - b), conversations: await listed(bob) });
+    expect(bobs.ready).toEqual({ user: bob.user, conversation_ids: [conv.id, other.id].sort((a, b) => a - b), conversations: await listed(bob), unread_notices: 0 });
     expect(bobs.ready.conversations.map((c) => c.id)).toEqual([other.id, conv.id]);
     const anns = await inbox(ann);
-    expect(anns.ready).toEqual({ user: ann.user, conversation_ids: [conv.id], conversations: await listed(ann) });
+    expect(anns.ready).toEqual({ user: ann.user, conversation_ids: [conv.id], conversations: await listed(ann), unread_notices: 0 });
   });
 
   it.each([[['polling']], [['websocket']], [['polling', 'websocket']]] as const)('works with transports %j', async (transports) => {

@@ -4,6 +4,7 @@ import { UnrecoverableError } from 'bullmq';
 import { defineProcessor, type ProcessorContext } from '../processor.js';
 
 const BATCH_SIZE = 500;
+const LINE_EVERY = 1000;
 
 /**
  * Writes a conversation's messages as JSON lines (one contract `message` per line), batch by
@@ -40,8 +41,13 @@ async function writeMessages(ctx: ProcessorContext, file: string, conversationId
       const batch = await nextBatch(ctx, conversationId, after, lastSeq);
       if (batch.length === 0) break;
       await out.write(batch.map((m) => `${JSON.stringify(m)}\n`).join(''));
+      const before = count;
       count += batch.length;
       after = batch.at(-1)!.seq;
+      // One output line per 1,000 messages written.
+      for (let mark = (Math.floor(before / LINE_EVERY) + 1) * LINE_EVERY; mark <= count; mark += LINE_EVERY) {
+        await ctx.output(`${mark} messages written\n`);
+      }
       await ctx.progress(Math.round((100 * after) / lastSeq), `${count} messages written`);
     }
   } finally {

@@ -86,6 +86,8 @@ export interface InboxSnapshotRows {
   ids: number[];
   /** Most recent activity first, at most `limit`. */
   views: ConversationView[];
+  /** The user's notices with `read_at` null. */
+  unreadNotices: number;
 }
 
 /**
@@ -95,7 +97,9 @@ export interface InboxSnapshotRows {
  * null, for each conversation beyond `limit`).
  */
 export async function snapshotForUser(sql: Executor, userId: number, limit: number): Promise<InboxSnapshotRows> {
-  const rows = await sql<Array<ConversationView & { all_ids: number[] | null }>>`
+  // The unread count is one more column of the same statement: `counts` always has its one
+  // row, so a user without conversations still gets it (on a row whose view columns are null).
+  const rows = await sql<Array<ConversationView & { all_ids: number[] | null; unread_notices: number; rank: string | null }>>`
     with mine as (
       select id, last_activity_at from conversations where client_id = ${userId}
       union all
@@ -103,13 +107,17 @@ export async function snapshotForUser(sql: Executor, userId: number, limit: numb
     ), top as (
       select id, row_number() over (order by last_activity_at desc, id desc) as rank
       from mine order by last_activity_at desc, id desc limit ${limit}
+    ), counts as (
+      select count(*)::int as unread_notices from notices where user_id = ${userId} and read_at is null
     )
-    select v.*, case when t.rank = 1 then (select array_agg(id order by id) from mine) end as all_ids
-    from top t
-    join lateral (${selectViews(sql, userId)} where c.id = t.id) v on true
+    select v.*, t.rank, case when t.rank = 1 then (select array_agg(id order by id) from mine) end as all_ids, counts.unread_notices
+    from counts
+    left join (top t join lateral (${selectViews(sql, userId)} where c.id = t.id) v on true) on true
     order by t.rank`;
   const ids = rows[0]?.all_ids ?? [];
-  return { ids, views: rows.map(({ all_ids: _ids, ...view }) => view) };
+  const unreadNotices = rows[0]?.unread_notices ?? 0;
+  const views = rows.filter((r) => r.rank !== null).map(({ all_ids: _ids, unread_notices: _n, rank: _r, ...view }) => view as ConversationView);
+  return { ids, views, unreadNotices };
 }
 
 /** Ids of the conversations a user is in, as client or as worker. */

@@ -1,7 +1,7 @@
 import type { JSONValue, PendingQuery, Row } from 'postgres';
 import type { JobState } from '../../schemas/common.js';
 import type { Executor } from '../client.js';
-import type { JobRow } from '../rows.js';
+import type { JobRow, NoticeRow } from '../rows.js';
 
 export interface NewJob {
   id: string;
@@ -51,22 +51,58 @@ export function listJobsOfOwner(sql: Executor, ownerId: number, limit: number): 
     order by created_at desc, id desc limit ${limit}`;
 }
 
+/** A notice to store with a job's end, in the statement that stores the end. */
+export interface EndNotice {
+  kind: NoticeRow['kind'];
+  /** The notice's title per job name; `fallback` for a name not listed. */
+  titles: Record<string, string>;
+  fallback: string;
+}
+
 /**
  * Applies one change to a job's snapshot if its stored state is one of `from`, bumping `seq`
  * in the same statement: the row lock orders concurrent writers, so seqs strictly increase.
  * Returns null when the guard refused the change (the job moved on without this writer).
+ * With `notice`, the same statement stores the owner's notice of this end; the unique
+ * (job_id, kind) key keeps it to one, whoever else reports the same end: `notice` is null
+ * when it already existed.
  */
 export async function updateSnapshot(
   sql: Executor,
   id: string,
   patch: SnapshotPatch,
   from: readonly JobState[],
-): Promise<JobRow | null> {
-  const rows = await sql<JobRow[]>`
-    update jobs set ${assignments(sql, patch)} seq = seq + 1, updated_at = clock_timestamp()
-    where id = ${id} and state in ${sql([...from])}
-    returning *`;
-  return rows[0] ?? null;
+  notice?: EndNotice,
+): Promise<(JobRow & { notice: NoticeRow | null }) | null> {
+  if (!notice) {
+    const rows = await sql<JobRow[]>`
+      update jobs set ${assignments(sql, patch)} seq = seq + 1, updated_at = clock_timestamp()
+      where id = ${id} and state in ${sql([...from])}
+      returning *`;
+    return rows[0] ? { ...rows[0], notice: null } : null;
+  }
+  const rows = await sql<Array<JobRow & Partial<Record<`notice_${keyof NoticeRow}`, unknown>>>>`
+    with u as (
+      update jobs set ${assignments(sql, patch)} seq = seq + 1, updated_at = clock_timestamp()
+      where id = ${id} and state in ${sql([...from])}
+      returning *
+    ), n as (
+      insert into notices (user_id, kind, job_id, title)
+      select owner_id, ${notice.kind}, id, coalesce(${sql.json(notice.titles)}::jsonb ->> name, ${notice.fallback}) from u
+      on conflict (job_id, kind) do nothing
+      returning *
+    )
+    select u.*, n.id as notice_id, n.user_id as notice_user_id, n.kind as notice_kind, n.job_id as notice_job_id,
+      n.title as notice_title, n.created_at as notice_created_at, n.read_at as notice_read_at
+    from u left join n on true`;
+  const row = rows[0];
+  if (!row) return null;
+  const { notice_id, notice_user_id, notice_kind, notice_job_id, notice_title, notice_created_at, notice_read_at, ...job } = row;
+  const stored =
+    notice_id == null
+      ? null
+      : ({ id: Number(notice_id), user_id: notice_user_id, kind: notice_kind, job_id: notice_job_id, title: notice_title, created_at: notice_created_at, read_at: notice_read_at } as NoticeRow);
+  return { ...(job as JobRow), notice: stored };
 }
 
 function assignments(sql: Executor, p: SnapshotPatch): PendingQuery<Row[]> {

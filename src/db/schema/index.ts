@@ -5,3 +5,5 @@ export * from './messages.js';
 export * from './read-markers.js';
 export * from './jobs.js';
 export * from './delivered-markers.js';
+export * from './job-output.js';
+export * from './notices.js';

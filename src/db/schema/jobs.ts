@@ -19,6 +19,8 @@ export const jobs = pgTable(
     attemptsMade: integer('attempts_made').notNull().default(0),
     // Grows with every change, so watchers can drop updates they have already seen.
     seq: integer('seq').notNull().default(0),
+    // Output chunks stored so far: the next chunk's offset (job_output), bumped in the statement that stores them.
+    outputCount: integer('output_count').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

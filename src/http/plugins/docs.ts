@@ -8,7 +8,7 @@ import { asyncApiDocument } from '../../schemas/asyncapi.js';
 export const ASYNCAPI_PATH = '/docs/asyncapi.json';
 
 interface RouteDoc {
-  tag: 'auth' | 'users' | 'conversations' | 'jobs';
+  tag: 'auth' | 'users' | 'conversations' | 'jobs' | 'notices';
   summary: string;
   /** The error codes this route can answer besides `unavailable` (503), which every route can. */
   errors: ErrorCode[];
@@ -35,6 +35,8 @@ const ROUTES: Record<string, RouteDoc> = {
   'GET /api/jobs': { tag: 'jobs', session: true, summary: "The caller's jobs, newest first", errors: ['invalid_payload', 'unauthorized'] },
   'GET /api/jobs/:id': { tag: 'jobs', session: true, summary: 'One job of the caller', errors: ['unauthorized', 'not_found'] },
   'POST /api/jobs/:id/cancel': { tag: 'jobs', session: true, summary: 'Cancel a job: a waiting one never runs, an active one is aborted', errors: ['unauthorized', 'forbidden', 'not_found', 'conflict'] },
+  'GET /api/notices': { tag: 'notices', session: true, summary: "The caller's notices (jobs that ended while none of their sockets watched), newest first", errors: ['invalid_payload', 'unauthorized'] },
+  'POST /api/notices/read': { tag: 'notices', session: true, summary: 'Mark the caller\'s notices up to an id read', errors: ['invalid_payload', 'unauthorized', 'forbidden'] },
   'GET /api/jobs/:id/download': { tag: 'jobs', session: true, summary: 'Download a finished conversation.export (JSON lines of messages)', errors: ['unauthorized', 'not_found'] },
 };
 
@@ -91,6 +93,7 @@ export default fp(
           { name: 'users', description: 'Finding other users' },
           { name: 'conversations', description: 'Conversations and their history' },
           { name: 'jobs', description: 'Background jobs of the caller' },
+          { name: 'notices', description: 'Jobs of the caller that ended while none of their sockets watched' },
         ],
         components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'sessionid' } } },
       },

@@ -10,6 +10,6 @@ import type { InboxSocket, RealtimeContext } from '../context.js';
  */
 export async function readyPayload(ctx: RealtimeContext, socket: InboxSocket): Promise<ReadyPayload> {
   const { user } = socket.data;
-  const { ids, conversations } = await ctx.services.conversations.snapshot(user.id);
-  return { user, conversation_ids: ids, conversations };
+  const { ids, conversations, unreadNotices } = await ctx.services.conversations.snapshot(user.id);
+  return { user, conversation_ids: ids, conversations, unread_notices: unreadNotices };
 }
