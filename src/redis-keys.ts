@@ -15,3 +15,13 @@ export const messageRateKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: num
 
 /** One user's live sockets on every pod, a sorted set of `<pod>/<socket>` scored by lease expiry (MAX_SOCKETS_PER_USER). */
 export const userSocketsKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:sockets:${userId}`;
+
+/**
+ * One owner's job slots (MAX_ACTIVE_JOBS_PER_USER): the running jobs' leases, the held jobs
+ * waiting for a slot, and how often each was held. One hash tag, so a script may touch all three
+ * on Redis Cluster.
+ */
+export const ownerSlotKeys = (config: Pick<Config, 'REDIS_PREFIX'>, ownerId: number) => {
+  const base = `${config.REDIS_PREFIX}:jobslots:{${ownerId}}`;
+  return { running: `${base}:running`, held: `${base}:held`, holds: `${base}:holds` };
+};

@@ -12,6 +12,7 @@ import { createRedisClient, redisTarget, waitForRedis, type RedisClient } from '
 import { bullPrefix } from '../src/redis-keys.js';
 import { listenForCancels } from './cancel.js';
 import { reportOutcomes } from './outcomes.js';
+import { ownerSlots } from './owner-slots.js';
 import { assertOneProcessorPerJob, type Processor } from './processor.js';
 import { PROCESSORS } from './processors/index.js';
 import { startReconciler } from './reconcile.js';
@@ -51,7 +52,8 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
   queue.on('error', (err) => log.warn({ err: err.message }, 'worker queue error'));
   const services = workerServices(db, redis, queue, config, log);
   const running = new Set<string>();
-  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), services, redis, config, log, running });
+  const slots = ownerSlots({ redis, queue, config, log });
+  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), services, redis, config, log, running, slots });
   const outcomes = reportOutcomes(worker, { store: services.jobStatus, redis, config, log });
   const cancels = await listenForCancels(config, (jobId) => void worker.cancelJob(jobId, CANCEL_REASON), log);
   void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'));
@@ -60,6 +62,7 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
   return {
     close: async () => {
       await worker.close();
+      slots.close();
       await outcomes.flush();
       await reconciler.close();
       await cancels.close();

@@ -1,5 +1,5 @@
 import type { Table } from 'drizzle-orm';
-import type { jobs, messages, sessions, users } from './schema/index.js';
+import type { jobs, messages, notifyBatches, sessions, users } from './schema/index.js';
 
 type Columns<T extends Table> = T['_']['columns'];
 
@@ -16,3 +16,4 @@ export type UserRow = Row<typeof users>;
 export type SessionRow = Row<typeof sessions>;
 export type MessageRow = Row<typeof messages>;
 export type JobRow = Row<typeof jobs>;
+export type NotifyBatchRow = Row<typeof notifyBatches>;

@@ -23,7 +23,7 @@ export interface ServiceLog {
 /** What the job services need, in a hub and in a worker alike. */
 export interface JobServiceDeps {
   sql: Sql;
-  config: Pick<Config, 'EXPORT_DIR'>;
+  config: Pick<Config, 'EXPORT_DIR' | 'MAX_QUEUED_JOBS_PER_USER'>;
   /** Where job changes go: the hub's Broadcaster, or a worker's Redis room emitter. */
   publisher: JobStatusPublisher;
   queue: JobQueue;
@@ -42,7 +42,7 @@ export function createJobServices(deps: JobServiceDeps): JobServices {
   const jobStatus = new JobStatusStore(deps.sql, deps.publisher, deps.jobStatus);
   return {
     jobStatus,
-    jobs: new JobService(deps.sql, deps.queue, jobStatus),
+    jobs: new JobService(deps.sql, deps.queue, jobStatus, deps.config.MAX_QUEUED_JOBS_PER_USER),
     conversationExport: new ConversationExport(deps.sql, deps.config.EXPORT_DIR),
   };
 }

@@ -5,3 +5,4 @@ export * from './messages.js';
 export * from './read-markers.js';
 export * from './jobs.js';
 export * from './delivered-markers.js';
+export * from './notify-batches.js';
