@@ -25,3 +25,6 @@ export const ownerSlotKeys = (config: Pick<Config, 'REDIS_PREFIX'>, ownerId: num
   const base = `${config.REDIS_PREFIX}:jobslots:{${ownerId}}`;
   return { running: `${base}:running`, held: `${base}:held`, holds: `${base}:holds` };
 };
+
+/** When one user's last socket went (ms since the epoch), written by the pod that saw it go. */
+export const userLastGoneKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:lastgone:${userId}`;

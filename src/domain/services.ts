@@ -9,7 +9,8 @@ import { JobService } from './jobs.js';
 import { LoginAttempts } from './login-attempts.js';
 import { MarkerService } from './markers.js';
 import { MessageService } from './messages.js';
-import type { HubPublisher, JobQueue, JobStatusPublisher } from './ports.js';
+import { OfflineNotifyService } from './offline-notify.js';
+import type { HubPublisher, JobQueue, JobStatusPublisher, NotifyScheduler, UserPresence } from './ports.js';
 import { RateLimiter, SharedRateLimiter } from './rate-limiter.js';
 import { redisTokenStore } from './redis-token-store.js';
 import { SessionService } from './sessions.js';
@@ -54,6 +55,8 @@ export interface ServiceDeps extends JobServiceDeps {
   /** Login attempts and message rates are counted here, shared by every pod. */
   redis: RedisClient;
   log: ServiceLog;
+  /** Set when NOTIFY_WEBHOOK_URL is: who is online, and where the pairs' notification jobs go. */
+  offlineNotify?: { presence: UserPresence; scheduler: NotifyScheduler } | undefined;
 }
 
 export interface Services extends JobServices {
@@ -63,6 +66,8 @@ export interface Services extends JobServices {
   conversations: ConversationService;
   messages: MessageService;
   markers: MarkerService;
+  /** Offline notifications; null when NOTIFY_WEBHOOK_URL is unset. */
+  offlineNotify: OfflineNotifyService | null;
   /** Stops the limiters' housekeeping timers. */
   close(): void;
 }
@@ -88,13 +93,17 @@ export function createServices(deps: ServiceDeps): Services {
     (err) => log.warn({ err: err.message }, 'message rate limit: redis unavailable, counting this pod only'),
   );
   const conversations = new ConversationService(sql, publisher);
+  const offlineNotify = deps.offlineNotify
+    ? new OfflineNotifyService(sql, deps.offlineNotify.presence, deps.offlineNotify.scheduler, config.NOTIFY_DELAY_S * 1000, log)
+    : null;
   return {
     ...createJobServices(deps),
     sessions,
     auth: new AuthService(sql, sessions, attempts, publisher),
     users: new UserService(sql),
     conversations,
-    messages: new MessageService(sql, config, messageLimiter, conversations, publisher),
+    messages: new MessageService(sql, config, messageLimiter, conversations, publisher, undefined, offlineNotify ? (r) => offlineNotify.messageStored(r) : undefined),
+    offlineNotify,
     markers: new MarkerService(sql, publisher),
     close: () => messageLimiter.close(),
   };
