@@ -110,6 +110,16 @@ const envSchema = z.object({
   /** BullMQ job lock and stalled-check interval: a dead worker's job runs again within about twice this. */
   JOB_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   EXPORT_DIR: z.string().min(1).default('./data/exports'),
+  /** Jobs of one owner running at once over every worker; more wait (held back, others' jobs go first). */
+  MAX_ACTIVE_JOBS_PER_USER: positiveInt(1000).default(2),
+  /** Jobs of one owner waiting or delayed; beyond it POST /api/jobs (and the producer) answers 429 `rate_limited`. */
+  MAX_QUEUED_JOBS_PER_USER: positiveInt(1_000_000).default(20),
+  /** Where offline notifications are POSTed; unset turns them off. */
+  NOTIFY_WEBHOOK_URL: urlWithScheme(['http:', 'https:']).optional(),
+  /** HMAC-SHA256 key of the X-Inbox-Signature header; required with NOTIFY_WEBHOOK_URL. */
+  NOTIFY_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Seconds a message stays unread, with its recipient offline, before it is notified. */
+  NOTIFY_DELAY_S: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(120),
   /** `npm run dev` only: where the embedded Postgres (PGlite) keeps its data when DATABASE_URL is unset. */
   PGLITE_DATA_DIR: z.string().min(1).default('./data/pglite'),
 });
@@ -143,6 +153,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (data.ADMIN_EMAILS !== undefined) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAILS: no longer supported (emails are not verified); list admin user ids in ADMIN_USER_IDS');
+  }
+  if (data.NOTIFY_WEBHOOK_URL && !data.NOTIFY_WEBHOOK_SECRET) {
+    throw new ConfigError('Invalid configuration: NOTIFY_WEBHOOK_SECRET: required when NOTIFY_WEBHOOK_URL is set');
   }
   const generated = !data.COOKIE_SECRET;
   const secret = data.COOKIE_SECRET ?? randomSecret();

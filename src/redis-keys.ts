@@ -18,3 +18,15 @@ export const userSocketsKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: num
 
 /** The sockets watching one job (on any pod), a sorted set of socket ids scored by lease expiry: whether a job end needs a notice. */
 export const jobWatchersKey = (config: Pick<Config, 'REDIS_PREFIX'>, jobId: string) => `${config.REDIS_PREFIX}:job-watchers:${jobId}`;
+/**
+ * One owner's job slots (MAX_ACTIVE_JOBS_PER_USER): the running jobs' leases, the held jobs
+ * waiting for a slot, and how often each was held. One hash tag, so a script may touch all three
+ * on Redis Cluster.
+ */
+export const ownerSlotKeys = (config: Pick<Config, 'REDIS_PREFIX'>, ownerId: number) => {
+  const base = `${config.REDIS_PREFIX}:jobslots:{${ownerId}}`;
+  return { running: `${base}:running`, held: `${base}:held`, holds: `${base}:holds` };
+};
+
+/** When one user's last socket went (ms since the epoch), written by the pod that saw it go. */
+export const userLastGoneKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:lastgone:${userId}`;

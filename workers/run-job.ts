@@ -1,4 +1,4 @@
-import { Backoffs, UnrecoverableError, type Job } from 'bullmq';
+import { Backoffs, DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import { jobChanges } from '../src/domain/job-status.js';
@@ -9,6 +9,7 @@ import type { JobEnvelope } from '../src/queue/queue.js';
 import type { RedisClient } from '../src/redis.js';
 import { JobCancelledError } from './outcomes.js';
 import { OutputBuffer } from './output-buffer.js';
+import { HELD_RECHECK_MS, type OwnerSlots } from './owner-slots.js';
 import type { Processor, ProcessorContext, ProcessorJob } from './processor.js';
 
 export interface RunDeps {
@@ -20,6 +21,8 @@ export interface RunDeps {
   log: Logger;
   /** Filled with the ids of the jobs this process is running (the reconciler leaves them alone). */
   running?: Set<string>;
+  /** MAX_ACTIVE_JOBS_PER_USER over every worker; unset, an owner may run any number at once. */
+  slots?: OwnerSlots;
 }
 
 type BullJob = Job<JobEnvelope>;
@@ -35,40 +38,69 @@ const STATUS_TEXT_MAX = 200;
  * BullMQ only hands out a signal to processors declaring three parameters.
  */
 export function createBullProcessor(deps: RunDeps) {
-  return async (job: BullJob, _token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> => {
+  return async (job: BullJob, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> => {
     const { processor, input, outputCount } = await prepare(deps, job);
     if (await isAbortRequested(deps.redis, deps.config, job.id!)) throw new JobCancelledError();
-    const started = await deps.services.jobStatus.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job)));
-    // Refused: the row is already final (a run whose outcome was stored but which BullMQ could
-    // not move, handed out again as stalled) or gone. Running it again would redo finished work.
-    if (!started) {
-      deps.log.warn({ job: job.id }, 'job is no longer live in Postgres; not running it again');
-      return null;
+    if (!deps.slots) return runAttempt(deps, job, processor, input, signal, 0, outputCount);
+    const holds = await deps.slots.acquire(input.ownerId, job.id!, job.timestamp);
+    if (holds === null) {
+      // The owner runs MAX_ACTIVE_JOBS_PER_USER jobs already: back to the delayed set, taking
+      // no worker's place, until a slot frees (promoted) or the recheck; not an attempt.
+      await job.moveToDelayed(Date.now() + HELD_RECHECK_MS, token);
+      throw new DelayedError();
     }
-    const { timeoutMs } = policyOf(processor.name);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let result: unknown;
-    deps.running?.add(job.id!);
-    const output = outputBuffer(deps, job);
-    // A later attempt appends to the output of the earlier ones, after a line saying so.
-    if (outputCount > 0) void output.write(`--- attempt ${job.attemptsMade + 1}${job.attemptsStarted > job.attemptsMade + 1 ? ' (the previous worker was lost)' : ''} ---\n`);
     try {
-      result = await untilAborted(processor.run(input, context(deps, job, abort, output)), abort);
-    } catch (err) {
-      const error = attemptError(err, signal, timeout, timeoutMs);
-      await output.close();
-      await storeFailure(deps, job, error);
-      throw error;
+      return await runAttempt(deps, job, processor, input, signal, holds, outputCount);
     } finally {
-      deps.running?.delete(job.id!);
+      await deps.slots.release(input.ownerId, job.id!);
     }
-    // Output is stored and emitted before the status that ends the attempt.
-    await output.close();
-    // Only a write that still fails after the store's retries (Postgres gone for ~30 s) fails the attempt.
-    await deps.services.jobStatus.apply(job.id!, jobChanges.completed(job.attemptsMade + 1, result));
-    return result;
   };
+}
+
+async function runAttempt(
+  deps: RunDeps,
+  job: BullJob,
+  processor: Processor,
+  input: ProcessorJob<JobData<JobName>>,
+  signal: AbortSignal | undefined,
+  holds: number,
+  outputCount: number,
+): Promise<unknown> {
+  const started = await deps.services.jobStatus.apply(job.id!, jobChanges.active(job.attemptsMade, startText(job, holds)));
+  // Refused: the row is already final (a run whose outcome was stored but which BullMQ could
+  // not move, handed out again as stalled) or gone. Running it again would redo finished work.
+  if (!started) {
+    deps.log.warn({ job: job.id }, 'job is no longer live in Postgres; not running it again');
+    return null;
+  }
+  const { timeoutMs } = policyOf(processor.name);
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  let result: unknown;
+  deps.running?.add(job.id!);
+  const output = outputBuffer(deps, job);
+  // A later attempt appends to the output of the earlier ones, after a line saying so.
+  if (outputCount > 0) void output.write(attemptLine(job, holds));
+  try {
+    result = await untilAborted(processor.run(input, context(deps, job, abort, output)), abort);
+  } catch (err) {
+    const error = attemptError(err, signal, timeout, timeoutMs);
+    await output.close();
+    await storeFailure(deps, job, error);
+    throw error;
+  } finally {
+    deps.running?.delete(job.id!);
+  }
+  // Output is stored and emitted before the status that ends the attempt.
+  await output.close();
+  // Only a write that still fails after the store's retries (Postgres gone for ~30 s) fails the attempt.
+  await deps.services.jobStatus.apply(job.id!, jobChanges.completed(job.attemptsMade + 1, result));
+  return result;
+}
+
+function attemptLine(job: BullJob, holds: number): string {
+  const lost = job.attemptsStarted - holds > job.attemptsMade + 1 ? ' (the previous worker was lost)' : '';
+  return `--- attempt ${job.attemptsMade + 1}${lost} ---\n`;
 }
 
 /**
@@ -95,8 +127,9 @@ function outputBuffer(deps: RunDeps, job: BullJob): OutputBuffer {
   });
 }
 
-function startText(job: BullJob): string {
-  if (job.attemptsStarted > job.attemptsMade + 1) return 'restarted: the previous worker was lost';
+/** Each time a job was held for its owner's slots BullMQ counted a start that was no attempt. */
+function startText(job: BullJob, holds: number): string {
+  if (job.attemptsStarted - holds > job.attemptsMade + 1) return 'restarted: the previous worker was lost';
   return job.attemptsMade > 0 ? `attempt ${job.attemptsMade + 1} started` : 'started';
 }
 

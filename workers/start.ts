@@ -10,8 +10,13 @@ import { bullJobQueue, createJobsQueue, JOBS_QUEUE, type JobEnvelope } from '../
 import { createRoomEmitter } from '../src/realtime/room-emitter.js';
 import { createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../src/redis.js';
 import { bullPrefix } from '../src/redis-keys.js';
+import { OfflineNotifyService } from '../src/domain/offline-notify.js';
+import { bullNotifyScheduler, createNotifyQueue, type NotifyQueue } from '../src/queue/notify-queue.js';
+import { socketLeasePresence } from '../src/realtime/user-presence.js';
 import { listenForCancels } from './cancel.js';
+import { startNotifyWorker } from './notify.js';
 import { reportOutcomes } from './outcomes.js';
+import { ownerSlots } from './owner-slots.js';
 import { assertOneProcessorPerJob, type Processor } from './processor.js';
 import { PROCESSORS } from './processors/index.js';
 import { startReconciler } from './reconcile.js';
@@ -51,15 +56,24 @@ export async function startWorkers(config: Config, options: StartWorkersOptions 
   queue.on('error', (err) => log.warn({ err: err.message }, 'worker queue error'));
   const services = workerServices(db, redis, queue, config, log);
   const running = new Set<string>();
-  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), services, redis, config, log, running });
+  const slots = ownerSlots({ redis, queue, config, log });
+  const worker = createWorker(config, { processors: new Map(processors.map((p) => [p.name, p])), services, redis, config, log, running, slots });
   const outcomes = reportOutcomes(worker, { store: services.jobStatus, redis, config, log });
   const cancels = await listenForCancels(config, (jobId) => void worker.cancelJob(jobId, CANCEL_REASON), log);
   void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'));
   await worker.waitUntilReady();
+  const notifyQueue = config.NOTIFY_WEBHOOK_URL ? createNotifyQueue(config, redis) : null;
+  const notifier = notifyQueue ? startNotifyWorker({ config, redis, log, notify: offlineNotifyService(db, redis, notifyQueue, config, log) }) : null;
+  if (notifier) {
+    void notifier.run().catch((err: unknown) => log.error({ err }, 'notify worker stopped'));
+    await notifier.waitUntilReady();
+  }
   const reconciler = startReconciler({ config, redis, queue, services, log, running: () => running });
   return {
     close: async () => {
-      await worker.close();
+      await Promise.all([worker.close(), notifier?.close()]);
+      slots.close();
+      await notifyQueue?.close();
       await outcomes.flush();
       await reconciler.close();
       await cancels.close();
@@ -87,6 +101,11 @@ function workerServices(db: DbHandle, redis: RedisClient, queue: ReturnType<type
       onRetry: (jobId, err, attempt) => log.warn({ job: jobId, attempt, err: (err as Error).message }, 'job status write: Postgres unreachable, retrying'),
     },
   });
+}
+
+/** The offline notification service as a hub builds it, reading presence from the socket leases. */
+function offlineNotifyService(db: DbHandle, redis: RedisClient, queue: NotifyQueue, config: Config, log: Logger): OfflineNotifyService {
+  return new OfflineNotifyService(db.sql, socketLeasePresence(redis, config), bullNotifyScheduler(queue), config.NOTIFY_DELAY_S * 1000, log);
 }
 
 /** Created stopped: it runs once the cancel subscription is live, so a running job can always be reached. */

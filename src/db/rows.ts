@@ -1,5 +1,6 @@
 import type { Table } from 'drizzle-orm';
 import type { jobs, messages, notices, sessions, users } from './schema/index.js';
+import type { jobs, messages, notices, notifyBatches, sessions, users } from './schema/index.js';
 
 type Columns<T extends Table> = T['_']['columns'];
 
@@ -17,3 +18,4 @@ export type SessionRow = Row<typeof sessions>;
 export type MessageRow = Row<typeof messages>;
 export type JobRow = Row<typeof jobs>;
 export type NoticeRow = Row<typeof notices>;
+export type NotifyBatchRow = Row<typeof notifyBatches>;

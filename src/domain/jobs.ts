@@ -5,7 +5,7 @@ import * as conversationsRepo from '../db/repositories/conversations.js';
 import * as jobsRepo from '../db/repositories/jobs.js';
 import type { IdleJob } from '../db/repositories/jobs.js';
 import type { JobRow } from '../db/rows.js';
-import { conflict, forbidden, invalidPayload, notFound, unavailable } from '../errors.js';
+import { conflict, forbidden, invalidPayload, notFound, rateLimited, unavailable } from '../errors.js';
 import { memberFieldOf, parseJobInput, type JobName } from '../queue/catalog.js';
 import { idNumber } from '../schemas/common.js';
 import type { Caller } from './caller.js';
@@ -45,6 +45,16 @@ export interface EnqueueInput {
   priority?: number;
 }
 
+/** MAX_QUEUED_JOBS_PER_USER's default, for producers that do not pass their own. */
+export const DEFAULT_MAX_QUEUED_PER_OWNER = 20;
+
+export interface EnqueueDeps {
+  sql: Sql;
+  queue: Pick<JobQueue, 'enqueue'>;
+  /** MAX_QUEUED_JOBS_PER_USER: the owner's waiting and delayed jobs beyond which enqueueing is `rate_limited`. */
+  maxQueuedPerOwner?: number;
+}
+
 const scheduling = z.object({
   ownerId: idNumber(),
   delay: z.number().int().min(0).max(365 * 24 * 3600 * 1000).optional(),
@@ -57,11 +67,11 @@ const scheduling = z.object({
  * Unknown names and bad data throw `invalid_payload` before anything is stored or enqueued.
  * A hub (POST /api/jobs) and a producer in another service (src/producer.ts) both come here.
  */
-export async function enqueueJob(input: EnqueueInput, deps: { sql: Sql; queue: Pick<JobQueue, 'enqueue'> }): Promise<JobDto> {
+export async function enqueueJob(input: EnqueueInput, deps: EnqueueDeps): Promise<JobDto> {
   const { name, data } = parseJobInput(input.name, input.data);
   const options = parseScheduling(input);
   await assertOwnerMayRun(deps.sql, name, options.ownerId, data);
-  const row = await insertOwnership(deps.sql, name, data, options);
+  const row = await insertOwnership(deps.sql, name, data, options, deps.maxQueuedPerOwner ?? DEFAULT_MAX_QUEUED_PER_OWNER);
   try {
     await deps.queue.enqueue({ id: row.id, name, ownerId: options.ownerId, data, delay: options.delay, priority: options.priority });
   } catch (err) {
@@ -96,14 +106,21 @@ async function assertOwnerMayRun(sql: Sql, name: JobName, ownerId: number, data:
   }
 }
 
-async function insertOwnership(sql: Sql, name: JobName, data: unknown, options: z.infer<typeof scheduling>) {
+/**
+ * The row is written only while the owner has fewer than `maxQueued` jobs waiting or delayed
+ * (counted in Postgres under a lock of that owner), so one user cannot fill the queue.
+ */
+async function insertOwnership(sql: Sql, name: JobName, data: unknown, options: z.infer<typeof scheduling>, maxQueued: number) {
   const state = options.delay ? 'delayed' : 'waiting';
+  let row: JobRow | null;
   try {
-    return await jobsRepo.insertJob(sql, { id: randomUUID(), ownerId: options.ownerId, name, data, state });
+    row = await jobsRepo.insertJobWithinLimit(sql, { id: randomUUID(), ownerId: options.ownerId, name, data, state }, maxQueued);
   } catch (err) {
     if (jobsRepo.isUnknownOwner(err)) throw invalidPayload('ownerId: no such user');
     throw err;
   }
+  if (!row) throw rateLimited(`At most ${maxQueued} of your jobs may wait at once; try again when some have started`);
+  return row;
 }
 
 /** Over HTTP another user's job answers 404 like an unknown one: its existence is not revealed. */
@@ -121,10 +138,11 @@ export class JobService {
     private readonly status: JobStatusStore,
     private readonly output?: JobOutputStore,
     private readonly watchers?: JobWatchers,
+    private readonly maxQueuedPerOwner = DEFAULT_MAX_QUEUED_PER_OWNER,
   ) {}
 
   enqueue(input: EnqueueInput): Promise<JobDto> {
-    return enqueueJob(input, { sql: this.sql, queue: this.queue });
+    return enqueueJob(input, { sql: this.sql, queue: this.queue, maxQueuedPerOwner: this.maxQueuedPerOwner });
   }
 
   async get(caller: Caller, jobId: string): Promise<JobDto> {

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import * as messagesRepo from '../db/repositories/messages.js';
+import type { StoredMessageRecord } from '../db/repositories/messages.js';
 import { AppError, forbidden, rateLimited } from '../errors.js';
 import type { MessageType } from '../schemas/common.js';
 import type { Caller } from './caller.js';
@@ -51,6 +52,8 @@ export class MessageService {
     private readonly conversations: ConversationService,
     publisher: MessagePublisher,
     writerOptions?: WriterOptions,
+    /** Told of each newly stored message after it was published (offline notifications); must not throw. */
+    private readonly onStored?: (record: StoredMessageRecord) => void,
   ) {
     this.writer = new MessageWriter(sql, publisher, writerOptions);
   }
@@ -73,6 +76,7 @@ export class MessageService {
       clientMsgId: input.client_msg_id ?? null,
     });
     if (outcome.status === 'no_conversation') throw forbidden('Not a member of that conversation');
+    if (outcome.status === 'stored') this.onStored?.(outcome.record);
     return toMessageDto(outcome.record);
   }
 

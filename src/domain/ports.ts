@@ -56,3 +56,18 @@ export interface JobQueue {
   /** Asks the worker running the job to abort it; an attempt that starts later sees it too. */
   requestAbort(jobId: string): Promise<void>;
 }
+
+/**
+ * Whether a user is reachable live: a socket on any pod, and when their last one went. Read
+ * from the socket cap's leases today (src/realtime/user-presence.ts); presence may answer it later.
+ */
+export interface UserPresence {
+  isOnline(userId: number): Promise<boolean>;
+  /** ms since the epoch, or null when no pod saw the user's last socket go. */
+  lastGoneAt(userId: number): Promise<number | null>;
+}
+
+/** Schedules the offline notification of one (user, conversation) in `delayMs`; a pair already scheduled stays as it is. */
+export interface NotifyScheduler {
+  schedule(userId: number, conversationId: number, delayMs: number): Promise<void>;
+}

@@ -12,7 +12,8 @@ import { LoginAttempts } from './login-attempts.js';
 import { MarkerService } from './markers.js';
 import { MessageService } from './messages.js';
 import { NoticeService } from './notices.js';
-import type { HubPublisher, JobQueue, JobStatusPublisher } from './ports.js';
+import { OfflineNotifyService } from './offline-notify.js';
+import type { HubPublisher, JobQueue, JobStatusPublisher, NotifyScheduler, UserPresence } from './ports.js';
 import { RateLimiter, SharedRateLimiter } from './rate-limiter.js';
 import { redisTokenStore } from './redis-token-store.js';
 import { SessionService } from './sessions.js';
@@ -26,7 +27,7 @@ export interface ServiceLog {
 /** What the job services need, in a hub and in a worker alike. */
 export interface JobServiceDeps {
   sql: Sql;
-  config: Pick<Config, 'EXPORT_DIR' | 'REDIS_PREFIX'>;
+  config: Pick<Config, 'EXPORT_DIR' | 'REDIS_PREFIX' | 'MAX_QUEUED_JOBS_PER_USER'>;
   /** Who watches which job (for notices); without it every job end brings a notice. */
   redis?: RedisClient;
   /** Where job changes go: the hub's Broadcaster, or a worker's Redis room emitter. */
@@ -52,7 +53,7 @@ export function createJobServices(deps: JobServiceDeps): JobServices {
   return {
     jobStatus,
     jobOutput,
-    jobs: new JobService(deps.sql, deps.queue, jobStatus, jobOutput, watchers),
+    jobs: new JobService(deps.sql, deps.queue, jobStatus, jobOutput, watchers, deps.config.MAX_QUEUED_JOBS_PER_USER),
     conversationExport: new ConversationExport(deps.sql, deps.config.EXPORT_DIR),
   };
 }
@@ -64,6 +65,8 @@ export interface ServiceDeps extends JobServiceDeps {
   /** Login attempts and message rates are counted here, shared by every pod. */
   redis: RedisClient;
   log: ServiceLog;
+  /** Set when NOTIFY_WEBHOOK_URL is: who is online, and where the pairs' notification jobs go. */
+  offlineNotify?: { presence: UserPresence; scheduler: NotifyScheduler } | undefined;
 }
 
 export interface Services extends JobServices {
@@ -74,6 +77,8 @@ export interface Services extends JobServices {
   messages: MessageService;
   markers: MarkerService;
   notices: NoticeService;
+  /** Offline notifications; null when NOTIFY_WEBHOOK_URL is unset. */
+  offlineNotify: OfflineNotifyService | null;
   /** Stops the limiters' housekeeping timers. */
   close(): void;
 }
@@ -99,13 +104,17 @@ export function createServices(deps: ServiceDeps): Services {
     (err) => log.warn({ err: err.message }, 'message rate limit: redis unavailable, counting this pod only'),
   );
   const conversations = new ConversationService(sql, publisher);
+  const offlineNotify = deps.offlineNotify
+    ? new OfflineNotifyService(sql, deps.offlineNotify.presence, deps.offlineNotify.scheduler, config.NOTIFY_DELAY_S * 1000, log)
+    : null;
   return {
     ...createJobServices(deps),
     sessions,
     auth: new AuthService(sql, sessions, attempts, publisher),
     users: new UserService(sql),
     conversations,
-    messages: new MessageService(sql, config, messageLimiter, conversations, publisher),
+    messages: new MessageService(sql, config, messageLimiter, conversations, publisher, undefined, offlineNotify ? (r) => offlineNotify.messageStored(r) : undefined),
+    offlineNotify,
     markers: new MarkerService(sql, publisher),
     notices: new NoticeService(sql),
     close: () => messageLimiter.close(),

@@ -11,7 +11,7 @@ export type InboxSocket = Socket<ClientToServerEvents, ServerToClientEvents, Int
 
 /** What every socket handler needs; built once per server, never per event. */
 export interface RealtimeContext {
-  services: Pick<Services, 'conversations' | 'messages' | 'markers' | 'jobs'>;
+  services: Pick<Services, 'conversations' | 'messages' | 'markers' | 'jobs' | 'offlineNotify'>;
   config: Config;
   log: FastifyBaseLogger;
   metrics: HubMetrics;

@@ -23,6 +23,7 @@ import { INBOX_NAMESPACE } from './rooms.js';
 import { SessionSweep } from './session-sweep.js';
 import { SocketCap } from './socket-cap.js';
 import { renewJobWatches } from './inbox/job-watch.js';
+import { socketLeasePresence } from './user-presence.js';
 
 /** The largest frame that always gets an answer; see the contract's "Limits and bad input". */
 const MAX_ANSWERED_FRAME = 1024 * 1024;
@@ -113,7 +114,16 @@ export interface ServedSockets {
 export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSockets {
   const { io, broadcaster } = server;
   const { config, log } = deps;
-  const socketCap = new SocketCap(io, deps.redis, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId() }, log);
+  const notify = deps.services.offlineNotify;
+  const markGone = socketLeasePresence(deps.redis, config).markGone;
+  const onLastSocketGone = notify
+    ? (userId: number) => {
+        markGone(userId, Date.now())
+          .then(() => notify.lastSocketGone(userId))
+          .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'offline notification: could not schedule after the last disconnect'));
+      }
+    : undefined;
+  const socketCap = new SocketCap(io, deps.redis, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId(), onLastSocketGone }, log);
   const sweep = new SessionSweep(io, deps.liveSessionIds, log, config.SESSION_SWEEP_MS);
   const handshake = authenticateHandshake(deps.sessionFromCookie, originPolicy(config), log);
   const ctx: RealtimeContext = { services: deps.services, config, log, metrics: deps.metrics };

@@ -34,6 +34,11 @@ export interface SocketCapOptions {
   podId: string;
   /** How long a socket's place outlives its pod's last renewal; a dead pod's places are free again after it. */
   leaseMs?: number;
+  /**
+   * Told when a disconnect left the user with no live socket anywhere (one more ZCOUNT per
+   * disconnect, only when set): offline notifications start counting from it.
+   */
+  onLastSocketGone?: (userId: number) => void;
 }
 
 /**
@@ -84,7 +89,13 @@ export class SocketCap {
       }
       if (!ok) return next(new Error('rate_limited'));
       socket.once('disconnect', () => {
-        this.redis.zrem(userSocketsKey(this.config, userId), member).catch(() => {});
+        const released = this.redis.zrem(userSocketsKey(this.config, userId), member);
+        const gone = this.options.onLastSocketGone;
+        if (!gone) return void released.catch(() => {});
+        released
+          .then(() => this.redis.zcount(userSocketsKey(this.config, userId), Date.now(), '+inf'))
+          .then((live) => live === 0 && gone(userId))
+          .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'socket cap: could not tell whether a user went offline'));
       });
       next();
     };

@@ -19,6 +19,10 @@ describe('loadConfig', () => {
       WORKER_CONCURRENCY: config.WORKER_CONCURRENCY,
       EXPORT_DIR: config.EXPORT_DIR,
       MESSAGE_RATE_LIMIT: config.MESSAGE_RATE_LIMIT,
+      MAX_ACTIVE_JOBS_PER_USER: config.MAX_ACTIVE_JOBS_PER_USER,
+      MAX_QUEUED_JOBS_PER_USER: config.MAX_QUEUED_JOBS_PER_USER,
+      NOTIFY_WEBHOOK_URL: config.NOTIFY_WEBHOOK_URL,
+      NOTIFY_DELAY_S: config.NOTIFY_DELAY_S,
       NODE_ENV: config.NODE_ENV,
       cookieSecretGenerated: config.cookieSecretGenerated,
     }).toEqual({
@@ -31,6 +35,10 @@ describe('loadConfig', () => {
       WORKER_CONCURRENCY: 4,
       EXPORT_DIR: './data/exports',
       MESSAGE_RATE_LIMIT: 20,
+      MAX_ACTIVE_JOBS_PER_USER: 2,
+      MAX_QUEUED_JOBS_PER_USER: 20,
+      NOTIFY_WEBHOOK_URL: undefined,
+      NOTIFY_DELAY_S: 120,
       NODE_ENV: 'development',
       cookieSecretGenerated: true,
     });
@@ -64,6 +72,13 @@ describe('loadConfig', () => {
     [{ LEGACY_CHAT: 'yes' }, 'Invalid configuration: LEGACY_CHAT: must be true or false'],
     [{ COOKIE_SECRET: 'short' }, 'Invalid configuration: COOKIE_SECRET: must be at least 32 characters'],
     [{ NODE_ENV: 'production' }, 'Invalid configuration: COOKIE_SECRET: required when NODE_ENV=production'],
+    [{ NOTIFY_WEBHOOK_URL: 'ftp://hooks.example.com/inbox', NOTIFY_WEBHOOK_SECRET: 's'.repeat(32) }, 'Invalid configuration: NOTIFY_WEBHOOK_URL: must be a http:// or https:// URL'],
+    [{ NOTIFY_WEBHOOK_URL: 'hooks.example.com/inbox', NOTIFY_WEBHOOK_SECRET: 's'.repeat(32) }, 'Invalid configuration: NOTIFY_WEBHOOK_URL: must be a http:// or https:// URL'],
+    [{ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/inbox' }, 'Invalid configuration: NOTIFY_WEBHOOK_SECRET: required when NOTIFY_WEBHOOK_URL is set'],
+    [{ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/inbox', NOTIFY_WEBHOOK_SECRET: 'short' }, 'Invalid configuration: NOTIFY_WEBHOOK_SECRET: must be at least 16 characters'],
+    [{ NOTIFY_DELAY_S: '0' }, 'Invalid configuration: NOTIFY_DELAY_S:'],
+    [{ MAX_ACTIVE_JOBS_PER_USER: '0' }, 'Invalid configuration: MAX_ACTIVE_JOBS_PER_USER:'],
+    [{ MAX_QUEUED_JOBS_PER_USER: 'many' }, 'Invalid configuration: MAX_QUEUED_JOBS_PER_USER:'],
   ])('rejects %j with one line naming the variable', (env, line) => {
     expectFailure(env, line);
     try {

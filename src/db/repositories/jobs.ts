@@ -1,6 +1,6 @@
 import type { JSONValue, PendingQuery, Row } from 'postgres';
 import type { JobState } from '../../schemas/common.js';
-import type { Executor } from '../client.js';
+import type { Executor, Sql } from '../client.js';
 import type { JobRow, NoticeRow } from '../rows.js';
 
 export interface NewJob {
@@ -32,6 +32,25 @@ export async function insertJob(sql: Executor, job: NewJob): Promise<JobRow> {
     values (${job.id}, ${job.ownerId}, ${job.name}, ${jsonData(sql, job.data)}, ${job.state}, 1)
     returning *`;
   return row!;
+}
+
+/** The advisory lock class of one owner's queued count (two-int form: this class, the owner id). */
+const QUEUED_LOCK_CLASS = 0x4a4f4253; // "JOBS"
+
+/**
+ * insertJob unless the owner already has `maxQueued` jobs waiting or delayed: the count and the
+ * insert run under a transaction-scoped advisory lock of that owner, so two pods enqueueing at
+ * once cannot both take the last place. One index-only count (jobs_owner_queued_idx). Returns
+ * null when the owner is at the limit.
+ */
+export function insertJobWithinLimit(sql: Sql, job: NewJob, maxQueued: number): Promise<JobRow | null> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${QUEUED_LOCK_CLASS}, ${job.ownerId})`;
+    const [counted] = await tx<{ n: number }[]>`
+      select count(*)::int as n from jobs where owner_id = ${job.ownerId} and state in ('waiting', 'delayed')`;
+    if (counted!.n >= maxQueued) return null;
+    return insertJob(tx, job);
+  }) as Promise<JobRow | null>;
 }
 
 /** Undoes insertJob when the queue refused the job, so no row points at a job that never existed. */

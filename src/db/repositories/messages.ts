@@ -5,6 +5,8 @@ import type { MessageRow } from '../rows.js';
 
 /** A stored message joined with its sender's display fields. */
 export type MessageRecord = MessageRow & { sender_name: string; sender_avatar: string | null };
+/** A message just stored, with the conversation's other member (read from the row the insert locks anyway). */
+export type StoredMessageRecord = MessageRecord & { recipient_id?: number };
 
 export interface NewMessage {
   conversationId: number;
@@ -14,7 +16,7 @@ export interface NewMessage {
   clientMsgId: string | null;
 }
 
-export type InsertOutcome = { status: 'stored' | 'duplicate'; record: MessageRecord } | { status: 'no_conversation' };
+export type InsertOutcome = { status: 'stored' | 'duplicate'; record: StoredMessageRecord } | { status: 'no_conversation' };
 
 const DUPLICATE_CLIENT_MSG_ID = 'messages_sender_client_msg_id_key';
 
@@ -25,16 +27,17 @@ const DUPLICATE_CLIENT_MSG_ID = 'messages_sender_client_msg_id_key';
  */
 export async function insertMessage(sql: Executor, m: NewMessage): Promise<InsertOutcome> {
   try {
-    const rows = await sql<MessageRecord[]>`
+    const rows = await sql<StoredMessageRecord[]>`
       with c as (
         update conversations set last_seq = last_seq + 1, last_activity_at = now()
-        where id = ${m.conversationId} returning id, last_seq
+        where id = ${m.conversationId} returning id, last_seq, client_id, worker_id
       ), ins as (
         insert into messages (conversation_id, seq, sender_id, body, type, client_msg_id)
         select c.id, c.last_seq, ${m.senderId}, ${m.body}, ${m.type}, ${m.clientMsgId} from c
         returning *
       )
-      select ins.*, u.name as sender_name, u.avatar_url as sender_avatar
+      select ins.*, u.name as sender_name, u.avatar_url as sender_avatar,
+        (select case when c.client_id = ins.sender_id then c.worker_id else c.client_id end from c) as recipient_id
       from ins join users u on u.id = ins.sender_id`;
     return rows[0] ? { status: 'stored', record: rows[0] } : { status: 'no_conversation' };
   } catch (err) {
@@ -65,12 +68,12 @@ export async function insertMessages(sql: Executor, ms: readonly NewMessage[]): 
   });
   // Ascending ids: rows are then locked in one order, so two pods' batches queue instead of deadlocking.
   const ids = [...counts.keys()].sort((a, b) => a - b);
-  const rows = await sql<MessageRecord[]>`
+  const rows = await sql<StoredMessageRecord[]>`
     with bumped as (
       update conversations c set last_seq = c.last_seq + n.count, last_activity_at = now()
       from unnest(${ids}::int[], ${ids.map((id) => counts.get(id)!)}::int[]) as n(id, count)
       where c.id = n.id
-      returning c.id, c.last_seq - n.count as base
+      returning c.id, c.last_seq - n.count as base, c.client_id, c.worker_id
     ), ins as (
       insert into messages (conversation_id, seq, sender_id, body, type, client_msg_id)
       select i.conversation_id, b.base + i.rank, i.sender_id, i.body, i.type, i.client_msg_id
@@ -82,8 +85,9 @@ export async function insertMessages(sql: Executor, ms: readonly NewMessage[]): 
       order by i.ord
       returning *
     )
-    select ins.*, u.name as sender_name, u.avatar_url as sender_avatar
-    from ins join users u on u.id = ins.sender_id`;
+    select ins.*, u.name as sender_name, u.avatar_url as sender_avatar,
+      case when b.client_id = ins.sender_id then b.worker_id else b.client_id end as recipient_id
+    from ins join users u on u.id = ins.sender_id join bumped b on b.id = ins.conversation_id`;
   const firstSeq = new Map<number, number>();
   for (const r of rows) firstSeq.set(r.conversation_id, Math.min(r.seq, firstSeq.get(r.conversation_id) ?? Infinity));
   const bySeq = new Map(rows.map((r) => [`${r.conversation_id}:${r.seq}`, r]));

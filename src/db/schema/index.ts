@@ -7,3 +7,4 @@ export * from './jobs.js';
 export * from './delivered-markers.js';
 export * from './job-output.js';
 export * from './notices.js';
+export * from './notify-batches.js';

@@ -27,6 +27,8 @@ export const jobs = pgTable(
   (t) => [
     index('jobs_owner_created_idx').on(t.ownerId, t.createdAt.desc()),
     // The reconciler's scan: only live jobs, however many finished ones pile up.
+    // The per-owner queued count of MAX_QUEUED_JOBS_PER_USER, read at every enqueue.
+    index('jobs_owner_queued_idx').on(t.ownerId).where(sql`${t.state} in ('waiting', 'delayed')`),
     index('jobs_live_updated_idx').on(t.updatedAt).where(sql`${t.state} in ('waiting', 'delayed', 'active')`),
   ],
 );
