@@ -39,6 +39,7 @@ export type ConversationNewPayload = z.output<typeof socket.conversationNewEvent
 export type TypingPayload = z.output<typeof socket.typingEvent>;
 export type ReadEventPayload = z.output<typeof socket.readEvent>;
 export type DeliveredEventPayload = z.output<typeof socket.deliveredEvent>;
+export type PresencePayload = z.output<typeof socket.presenceEvent>;
 
 export interface ClientToServerEvents {
   message: (payload: SendMessagePayload, ack: AckCallback<MessageResult>) => void;
@@ -57,6 +58,7 @@ export interface ServerToClientEvents {
   typing: (payload: TypingPayload) => void;
   read: (payload: ReadEventPayload) => void;
   delivered: (payload: DeliveredEventPayload) => void;
+  presence: (payload: PresencePayload) => void;
   'job:status': (job: JobDto) => void;
 }
 

@@ -10,6 +10,7 @@ import {
   jobWatchResult,
   legacyMessagePayload,
   messageResult,
+  presenceEvent,
   readEvent,
   readPayload,
   readyEvent,
@@ -52,12 +53,13 @@ export const INBOX_EVENTS: readonly EventDoc[] = [
   { event: 'delivered', from: 'client', payload: deliveredPayload, ack: emptyAck, summary: "This device (session) has received every message of the conversation up to seq. Your delivered marker is the highest over your sessions; when it moves the conversation's room gets delivered. Forward only; above the last seq: invalid_payload." },
   { event: 'job:watch', from: 'client', payload: jobPayload, ack: ok(jobWatchResult), summary: 'Watch one of your jobs: joins job_<job_id>, then acks its stored state; job:status follows every change.' },
   { event: 'job:unwatch', from: 'client', payload: jobPayload, ack: emptyAck, summary: 'Stop watching a job.' },
-  { event: 'ready', from: 'server', payload: readyEvent, summary: 'Sent once per connection, read after the socket joined its rooms: the user, the ids of all their conversations and the 100 most recently active in full. Every message with a seq above a conversation\'s last_seq here arrives as message (or through sync). Call sync with your cursors.' },
+  { event: 'ready', from: 'server', payload: readyEvent, summary: 'Sent once per connection, read after the socket joined its rooms: the user, the ids of all their conversations, the 100 most recently active in full, and which of their peers are online. Every message with a seq above a conversation\'s last_seq here arrives as message (or through sync). Call sync with your cursors.' },
   { event: 'message', from: 'server', payload: messageSchema, summary: 'A stored message of one of your conversations (your own included). seq is per conversation, 1, 2, 3... without gaps.' },
   { event: 'conversation:new', from: 'server', payload: conversationNewEvent, summary: 'A conversation you are a member of was created; your sockets have joined its room.' },
   { event: 'typing', from: 'server', payload: typingEvent, summary: 'The other member is typing.' },
   { event: 'read', from: 'server', payload: readEvent, summary: "A member's stored read marker moved forward." },
   { event: 'delivered', from: 'server', payload: deliveredEvent, summary: "A member's delivered marker (the highest over their sessions) moved forward." },
+  { event: 'presence', from: 'server', payload: presenceEvent, summary: "A peer (a user sharing a conversation with you) came online (their first socket anywhere), or went offline (their last socket has been gone for PRESENCE_GRACE_MS, or its pod died); reloads inside the grace send nothing." },
   { event: 'job:status', from: 'server', payload: jobSchema, summary: 'A watched job changed; keep the highest seq per job.' },
 ];
 

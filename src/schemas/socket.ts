@@ -54,9 +54,16 @@ export const readyEvent = z.object({
   conversation_ids: z.array(z.number().int()),
   /** The 100 most recently active, most recent first, as GET /api/conversations gives them. */
   conversations: z.array(conversationSchema),
+  /** The user's peers (sharing a conversation) online now, ascending; never the user; a peer inside the grace period counts. */
+  online_user_ids: z.array(z.number().int()),
 });
 export const conversationNewEvent = z.object({ conversation: conversationSchema });
 export const typingEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int() });
 export const readEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });
 /** A user's delivered marker (the highest over their sessions) moved forward. */
 export const deliveredEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });
+/**
+ * A peer's first socket connected (`online: true`, `last_seen_at: null`), or their last one has
+ * been gone for PRESENCE_GRACE_MS (`online: false`, `last_seen_at` when it left).
+ */
+export const presenceEvent = z.object({ user_id: z.number().int(), online: z.boolean(), last_seen_at: z.string().nullable() });

@@ -86,6 +86,8 @@ export interface InboxSnapshotRows {
   ids: number[];
   /** Most recent activity first, at most `limit`. */
   views: ConversationView[];
+  /** Every user sharing a conversation with this one, ascending (for presence). */
+  peerIds: number[];
 }
 
 /**
@@ -95,21 +97,24 @@ export interface InboxSnapshotRows {
  * null, for each conversation beyond `limit`).
  */
 export async function snapshotForUser(sql: Executor, userId: number, limit: number): Promise<InboxSnapshotRows> {
-  const rows = await sql<Array<ConversationView & { all_ids: number[] | null }>>`
+  const rows = await sql<Array<ConversationView & { all_ids: number[] | null; all_peers: number[] | null }>>`
     with mine as (
-      select id, last_activity_at from conversations where client_id = ${userId}
+      select id, last_activity_at, worker_id as peer from conversations where client_id = ${userId}
       union all
-      select id, last_activity_at from conversations where worker_id = ${userId}
+      select id, last_activity_at, client_id as peer from conversations where worker_id = ${userId}
     ), top as (
       select id, row_number() over (order by last_activity_at desc, id desc) as rank
       from mine order by last_activity_at desc, id desc limit ${limit}
     )
-    select v.*, case when t.rank = 1 then (select array_agg(id order by id) from mine) end as all_ids
+    select v.*,
+      case when t.rank = 1 then (select array_agg(id order by id) from mine) end as all_ids,
+      case when t.rank = 1 then (select array_agg(distinct peer order by peer) from mine) end as all_peers
     from top t
     join lateral (${selectViews(sql, userId)} where c.id = t.id) v on true
     order by t.rank`;
   const ids = rows[0]?.all_ids ?? [];
-  return { ids, views: rows.map(({ all_ids: _ids, ...view }) => view) };
+  const peerIds = rows[0]?.all_peers ?? [];
+  return { ids, peerIds, views: rows.map(({ all_ids: _ids, all_peers: _peers, ...view }) => view) };
 }
 
 /** Ids of the conversations a user is in, as client or as worker. */
@@ -119,6 +124,15 @@ export async function listIdsForUser(sql: Executor, userId: number): Promise<num
     union all
     select id from conversations where worker_id = ${userId}`;
   return rows.map((r) => r.id).sort((a, b) => a - b);
+}
+
+/** Every user sharing a conversation with this one (presence's peers), ascending. */
+export async function listPeerIds(sql: Executor, userId: number): Promise<number[]> {
+  const rows = await sql<{ peer: number }[]>`
+    select worker_id as peer from conversations where client_id = ${userId}
+    union
+    select client_id as peer from conversations where worker_id = ${userId}`;
+  return rows.map((r) => r.peer).sort((a, b) => a - b);
 }
 
 /** The last seq handed out in a conversation (0 when it has none, or does not exist). */
