@@ -20,6 +20,7 @@ import { runConnections, type ConnectionResult } from './scenarios/connections.j
 import { jobTrackerMissing, runJobs, skippedJobs, type JobResult } from './scenarios/jobs.js';
 import { findMaxRate, type MaxRateResult } from './scenarios/max-rate.js';
 import { connectTarget, runStep, type StepOptions, type StepResult } from './scenarios/messages.js';
+import { runPresence, type PresenceResult } from './scenarios/presence.js';
 import { runReceipts, type ReceiptResult } from './scenarios/receipts.js';
 import { runSnapshot, type SnapshotResult } from './scenarios/snapshot.js';
 
@@ -220,6 +221,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   let jobs: JobResult | null = null;
   let receipts: ReceiptResult[] = [];
   let snapshot: SnapshotResult[] = [];
+  let presence: PresenceResult | null = null;
   try {
     const running: Target[] = [];
     try {
@@ -244,6 +246,14 @@ async function run(options: BenchOptions): Promise<BenchReport> {
       snapshot = await snapshotScenario(s);
     }
     if (options.scenarios.includes('jobs')) jobs = await jobScenario(hub, topo, options);
+    if (options.scenarios.includes('presence')) {
+      const o = options;
+      log(`presence scenario: ${o.presenceUsers} users x ${o.presencePeers} peers, ${o.presenceWaves} waves, grace ${o.presenceGraceMs} ms, ${o.pods} pod(s), its own Redis`);
+      presence = await runPresence({
+        runtime, env: hub.env, store: await newStore(), pods: o.pods, watchers: Math.floor(o.presenceUsers / 2), peers: o.presencePeers,
+        bigPeers: o.presenceBigPeers, waves: o.presenceWaves, toggles: o.presenceToggles, graceMs: o.presenceGraceMs, log,
+      });
+    }
   } finally {
     await stopAll();
     await drop();
@@ -264,6 +274,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     jobs,
     receipts,
     snapshot,
+    presence,
     notes,
   };
   return { ...partial, targets: checkTargets(partial) };

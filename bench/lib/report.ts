@@ -3,6 +3,7 @@ import type { JobResult } from '../scenarios/jobs.js';
 import type { MaxRateResult } from '../scenarios/max-rate.js';
 import type { StepResult } from '../scenarios/messages.js';
 import type { ReceiptResult } from '../scenarios/receipts.js';
+import type { PresenceResult } from '../scenarios/presence.js';
 import type { SnapshotResult } from '../scenarios/snapshot.js';
 import type { BenchOptions } from './options.js';
 
@@ -22,6 +23,7 @@ export interface BenchReport {
   jobs: JobResult | null;
   receipts: ReceiptResult[];
   snapshot: SnapshotResult[];
+  presence?: PresenceResult | null;
   targets: TargetCheck[];
   notes: string[];
 }
@@ -145,6 +147,13 @@ export function render(r: BenchReport): string {
     out.push('', 'Connect snapshot: one socket after another, handshake -> ready (TCP, WebSocket, session, rooms, snapshot)');
     out.push('statements = transactions committed in the run\'s database per connect (pg_stat_database); cpu = the hub pod');
     out.push(snapshotTable(r.snapshot));
+  }
+  if (r.presence) {
+    const p = r.presence;
+    out.push('', `Presence: ${p.users} users x ${p.peers} peers, half connecting and disconnecting in ${p.waves} waves (online, reload inside the grace, offline), ${p.pods} pod(s), grace ${p.graceMs} ms, its own Redis`);
+    out.push(`  ${p.changes} changes: ${p.deliveredEvents}/${p.expectedEvents} presence events delivered, ${p.lost} lost, ${p.extra} extra, ${p.reloadEvents} during reloads`);
+    out.push(`  hub cpu ${f(p.hubCpuMsPerChange, 3)} ms/change, redis ${f(p.redisCommandsPerChange, 1)} commands/change (${p.redisTop.map(([k, v]) => `${k} ${f(v, 1)}`).join(', ')}); connects and reloads included`);
+    out.push(table(['peers', 'changes', 'cpu ms/change', 'redis cmds/change', 'online p50 ms'], p.single.map((x) => [String(x.peers), String(x.changes), f(x.hubCpuMsPerChange, 2), f(x.redisCommandsPerChange, 1), f(x.deliverMsP50, 1)])));
   }
   if (r.targets.length > 0) {
     out.push('', `Targets (issue 7, for one pod on this machine${o.pods > 1 ? `; this run had ${o.pods} pods` : ''}):`);
