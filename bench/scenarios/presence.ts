@@ -59,6 +59,7 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   const probe = createRedis({ url, name: 'bench-presence-probe' });
+  probe.on('error', () => {});
   for (let i = 0; i < 100 && probe.status !== 'ready'; i++) await sleep(50);
   probe.disconnect();
   return { url, stop: () => child.kill('SIGKILL') };
@@ -136,7 +137,7 @@ export async function runPresence(o: Options): Promise<PresenceResult> {
   const redis = createRedis({ url: redisServer.url, name: 'bench-presence-stats' });
   const sql = postgres(o.store.databaseUrl, { max: 4, onnotice: () => {} });
   const clients: Client[] = [];
-  const env = { ...o.env, REDIS_URL: redisServer.url, PRESENCE_GRACE_MS: String(o.graceMs) };
+  const env = { ...o.env, DATABASE_URL: o.store.databaseUrl, REDIS_URL: redisServer.url, PRESENCE_GRACE_MS: String(o.graceMs) };
   const hubs = await startHubPods(o.runtime, env, o.pods);
   const pids = hubs.map((h) => h.pid);
   try {
