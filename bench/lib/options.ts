@@ -83,7 +83,7 @@ const HELP = `npm run bench -- [options]
   --presence-big-peers N  peers of the one user compared with a 10-peer one (1000)
   --presence-waves N   online, reload, offline waves (3)
   --presence-toggles N connect/disconnect pairs of the single users (10)
-  --presence-grace MS  PRESENCE_GRACE_MS of the scenario's hub pods (2000)
+  --presence-grace MS  PRESENCE_GRACE_MS of the scenario's hub pods (5000)
   --no-build           run the last build in dist/ instead of \`npm run build\`
   --keep               keep the bench database and Redis keys (for inspection)
   --baseline REV       also run the hub at git revision REV (built in a temp dir), side by side
@@ -188,7 +188,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     presenceBigPeers: int('presence-big-peers', v['presence-big-peers'], 1000, 1, 100_000),
     presenceWaves: int('presence-waves', v['presence-waves'], 3, 1, 100),
     presenceToggles: int('presence-toggles', v['presence-toggles'], 10, 1, 1000),
-    presenceGraceMs: int('presence-grace', v['presence-grace'], 2000, 0, 45_000),
+    presenceGraceMs: int('presence-grace', v['presence-grace'], 5000, 0, 45_000),
     build: !v['no-build'],
     keep: Boolean(v.keep),
     hubNodeArgs: (v['hub-node-args'] ?? '').split(' ').filter(Boolean),

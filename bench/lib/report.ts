@@ -151,7 +151,7 @@ export function render(r: BenchReport): string {
   if (r.presence) {
     const p = r.presence;
     out.push('', `Presence: ${p.users} users x ${p.peers} peers, half connecting and disconnecting in ${p.waves} waves (online, reload inside the grace, offline), ${p.pods} pod(s), grace ${p.graceMs} ms, its own Redis`);
-    out.push(`  ${p.changes} changes: ${p.deliveredEvents}/${p.expectedEvents} presence events delivered, ${p.lost} lost, ${p.extra} extra, ${p.reloadEvents} during reloads`);
+    out.push(`  ${p.changes} changes: ${p.deliveredEvents}/${p.expectedEvents} presence events delivered, ${p.lost} lost, ${p.extra} extra, ${p.reloadEvents} during reloads (${p.slowReloads} reloads took longer than the grace: each may send offline + online)`);
     out.push(`  hub cpu ${f(p.hubCpuMsPerChange, 3)} ms/change, redis ${f(p.redisCommandsPerChange, 1)} commands/change (${p.redisTop.map(([k, v]) => `${k} ${f(v, 1)}`).join(', ')}); connects and reloads included`);
     out.push('  one user toggled alone, each change timed from the connect (or the close) until every peer heard it; medians; the connect\'s own work included (ready reads one HGET per peer), the offline window holds the grace\'s idle sweeps:');
     out.push(table(['peers', 'changes', 'online cpu ms', 'online redis cmds', 'online ms', 'offline cpu ms', 'offline redis cmds', 'offline ms'], p.single.map((x) => [
