@@ -75,7 +75,7 @@ function onConnection(socket: CeilingSocket): void {
     ack({ ok: true, message });
   });
 
-  socket.emit('ready', { user, conversation_ids: conversationIds, conversations: [], unread_notices: 0 });
+  socket.emit('ready', { user, conversation_ids: conversationIds, conversations: [], online_user_ids: [], unread_notices: 0 });
 }
 
 inbox.on('connection', onConnection);

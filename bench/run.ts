@@ -21,6 +21,7 @@ import { jobTrackerMissing, runJobs, skippedJobs, type JobResult } from './scena
 import { findMaxRate, type MaxRateResult } from './scenarios/max-rate.js';
 import { connectTarget, runStep, type StepOptions, type StepResult } from './scenarios/messages.js';
 import { runOutput, type OutputResult } from './scenarios/output.js';
+import { runPresence, type PresenceResult } from './scenarios/presence.js';
 import { runReceipts, type ReceiptResult } from './scenarios/receipts.js';
 import { runSnapshot, type SnapshotResult } from './scenarios/snapshot.js';
 
@@ -239,6 +240,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   let receipts: ReceiptResult[] = [];
   let output: OutputResult | null = null;
   let snapshot: SnapshotResult[] = [];
+  let presence: PresenceResult | null = null;
   try {
     const running: Target[] = [];
     try {
@@ -264,6 +266,14 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     }
     if (options.scenarios.includes('jobs')) jobs = await jobScenario(hub, topo, options);
     if (options.scenarios.includes('output')) output = await outputScenario(hub, options);
+    if (options.scenarios.includes('presence')) {
+      const o = options;
+      log(`presence scenario: ${o.presenceUsers} users x ${o.presencePeers} peers, ${o.presenceWaves} waves, grace ${o.presenceGraceMs} ms, ${o.pods} pod(s), its own Redis`);
+      presence = await runPresence({
+        runtime, env: hub.env, store: await newStore(), pods: o.pods, watchers: Math.floor(o.presenceUsers / 2), peers: o.presencePeers,
+        bigPeers: o.presenceBigPeers, waves: o.presenceWaves, toggles: o.presenceToggles, graceMs: o.presenceGraceMs, log,
+      });
+    }
   } finally {
     await stopAll();
     await drop();
@@ -285,6 +295,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     receipts,
     snapshot,
     output,
+    presence,
     notes,
   };
   return { ...partial, targets: checkTargets(partial) };

@@ -106,6 +106,18 @@ const envSchema = z.object({
     .transform((v) => v === 'true'),
   /** Live sockets one user may hold in all namespaces on all pods together (counted in Redis); more answer connect_error `rate_limited`. */
   MAX_SOCKETS_PER_USER: positiveInt(100_000).default(20),
+  /**
+   * How long a user's last socket may be gone before their peers see them offline: reloads and
+   * reconnects inside it send nothing. At most 45 s, so a dead pod's users are offline within a
+   * minute (see SOCKET_LEASE_MS).
+   */
+  PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(45_000).default(10_000),
+  /**
+   * How long a socket's lease in Redis (the socket cap and presence) outlives its pod's last
+   * renewal; pods renew every third of it. A pod killed without a word has its users offline
+   * within max(this, PRESENCE_GRACE_MS) plus about a second. Tests set it low.
+   */
+  SOCKET_LEASE_MS: z.coerce.number().int().min(300).max(45_000).default(45_000),
   WORKER_CONCURRENCY: positiveInt(1000).default(4),
   /** BullMQ job lock and stalled-check interval: a dead worker's job runs again within about twice this. */
   JOB_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),

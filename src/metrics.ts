@@ -9,6 +9,8 @@ export interface HubMetrics {
   ackLatency: Histogram<'event' | 'outcome'>;
   /** Job status changes, by state, from BullMQ's event stream (every pod sees all of them). */
   jobEvents: Counter<'state'>;
+  /** Presence changes this pod announced (each change is announced by exactly one pod: sum them). */
+  presenceChanges: Counter<'online'>;
 }
 
 export function createHubMetrics(pod: string): HubMetrics {
@@ -26,6 +28,12 @@ export function createHubMetrics(pod: string): HubMetrics {
       help: 'Socket event handling time until the acknowledgement',
       labelNames: ['event', 'outcome'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    presenceChanges: new Counter({
+      name: 'inbox_presence_changes_total',
+      help: 'Presence changes this pod announced to the peers (one pod announces each: sum over pods)',
+      labelNames: ['online'],
       registers,
     }),
     jobEvents: new Counter({

@@ -13,8 +13,22 @@ export const bullPrefix = (config: Pick<Config, 'REDIS_PREFIX'>) => `{${config.R
 /** One user's message token bucket, shared by every pod (MESSAGE_RATE_LIMIT). */
 export const messageRateKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:rate:message:${userId}`;
 
-/** One user's live sockets on every pod, a sorted set of `<pod>/<socket>` scored by lease expiry (MAX_SOCKETS_PER_USER). */
-export const userSocketsKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:sockets:${userId}`;
+/**
+ * One user's live sockets on every pod, a sorted set of `<pod>/<socket>` scored by lease expiry
+ * (MAX_SOCKETS_PER_USER, presence). The hash tag puts it on the same Redis Cluster slot as the
+ * user's presence hash, so one script moves both.
+ */
+export const userSocketsKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:{u${userId}}:sockets`;
+
+/** One user's presence: `online` (1 while online, grace included) and `gone` (when their last socket left). */
+export const userPresenceKey = (config: Pick<Config, 'REDIS_PREFIX'>, userId: number) => `${config.REDIS_PREFIX}:{u${userId}}:presence`;
+
+/**
+ * Users whose presence may change, a sorted set scored by when to look again (a grace or a
+ * lease running out): the only cross-user key of presence, read and written one command at a
+ * time, never in a script with a user's keys (they are on other Cluster slots).
+ */
+export const presenceDueKey = (config: Pick<Config, 'REDIS_PREFIX'>) => `${config.REDIS_PREFIX}:presence:due`;
 
 /** The sockets watching one job (on any pod), a sorted set of socket ids scored by lease expiry: whether a job end needs a notice. */
 export const jobWatchersKey = (config: Pick<Config, 'REDIS_PREFIX'>, jobId: string) => `${config.REDIS_PREFIX}:job-watchers:${jobId}`;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['messages', 'max', 'connections', 'jobs', 'receipts', 'snapshot', 'output'] as const;
+export const SCENARIOS = ['messages', 'max', 'connections', 'jobs', 'receipts', 'snapshot', 'output', 'presence'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Everything one run is parameterised by; every loop in the bench is bounded by these. */
@@ -38,6 +38,13 @@ export interface BenchOptions {
   /** Snapshot scenario: conversations per user to measure, and connects per size. */
   snapshotSizes: number[];
   snapshotConnects: number;
+  /** Presence scenario: users (half stay connected, half move in waves), peers each, the big user's peers, waves, grace. */
+  presenceUsers: number;
+  presencePeers: number;
+  presenceBigPeers: number;
+  presenceWaves: number;
+  presenceToggles: number;
+  presenceGraceMs: number;
   build: boolean;
   keep: boolean;
   /** Extra node flags for the hub pods, e.g. `--cpu-prof --cpu-prof-dir=bench/results/prof`. */
@@ -60,7 +67,7 @@ const HELP = `npm run bench -- [options]
   --drain S            at most this long to wait for acks and deliveries after a step (10)
   --pods N             hub pods, 1 or 2; the ceiling runs as many (1)
   --sockets N          idle sockets in the connection scenario (15000)
-  --scenarios list     any of messages,max,connections,jobs,receipts,snapshot,output (all)
+  --scenarios list     any of messages,max,connections,jobs,receipts,snapshot,output,presence (all)
   --client-procs N     client processes for the message scenario (2)
   --socket-procs N     client processes for the connection scenario (4)
   --body-size N        characters per chat message (100)
@@ -80,6 +87,12 @@ const HELP = `npm run bench -- [options]
   --receipt-rounds N   rounds of off, on, on, off steps (1)
   --snapshot-sizes a,b conversations per user in the snapshot scenario (5,200)
   --snapshot-connects N  connects per size, one after another (200)
+  --presence-users N   presence scenario users: half stay connected, half connect and disconnect in waves (2000)
+  --presence-peers N   peers of each user (10)
+  --presence-big-peers N  peers of the one user compared with a 10-peer one (1000)
+  --presence-waves N   online, reload, offline waves (3)
+  --presence-toggles N connect/disconnect pairs of the single users (10)
+  --presence-grace MS  PRESENCE_GRACE_MS of the scenario's hub pods (5000)
   --no-build           run the last build in dist/ instead of \`npm run build\`
   --keep               keep the bench database and Redis keys (for inspection)
   --baseline REV       also run the hub at git revision REV (built in a temp dir), side by side
@@ -131,6 +144,12 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       'receipt-rounds': { type: 'string' },
       'snapshot-sizes': { type: 'string' },
       'snapshot-connects': { type: 'string' },
+      'presence-users': { type: 'string' },
+      'presence-peers': { type: 'string' },
+      'presence-big-peers': { type: 'string' },
+      'presence-waves': { type: 'string' },
+      'presence-toggles': { type: 'string' },
+      'presence-grace': { type: 'string' },
       'no-build': { type: 'boolean' },
       keep: { type: 'boolean' },
       'hub-node-args': { type: 'string' },
@@ -181,6 +200,12 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     receiptRounds: int('receipt-rounds', v['receipt-rounds'], 1, 1, 10),
     snapshotSizes: (v['snapshot-sizes'] ?? '5,200').split(',').map((n) => int('snapshot-sizes', n.trim(), 0, 0, 10_000)),
     snapshotConnects: int('snapshot-connects', v['snapshot-connects'], 200, 1, 100_000),
+    presenceUsers: int('presence-users', v['presence-users'], 2000, 2, 100_000),
+    presencePeers: int('presence-peers', v['presence-peers'], 10, 1, 1000),
+    presenceBigPeers: int('presence-big-peers', v['presence-big-peers'], 1000, 1, 100_000),
+    presenceWaves: int('presence-waves', v['presence-waves'], 3, 1, 100),
+    presenceToggles: int('presence-toggles', v['presence-toggles'], 10, 1, 1000),
+    presenceGraceMs: int('presence-grace', v['presence-grace'], 5000, 0, 45_000),
     build: !v['no-build'],
     keep: Boolean(v.keep),
     hubNodeArgs: (v['hub-node-args'] ?? '').split(' ').filter(Boolean),

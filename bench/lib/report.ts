@@ -4,6 +4,7 @@ import type { MaxRateResult } from '../scenarios/max-rate.js';
 import type { StepResult } from '../scenarios/messages.js';
 import type { OutputResult } from '../scenarios/output.js';
 import type { ReceiptResult } from '../scenarios/receipts.js';
+import type { PresenceResult } from '../scenarios/presence.js';
 import type { SnapshotResult } from '../scenarios/snapshot.js';
 import type { BenchOptions } from './options.js';
 
@@ -24,6 +25,7 @@ export interface BenchReport {
   receipts: ReceiptResult[];
   snapshot: SnapshotResult[];
   output?: OutputResult | null;
+  presence?: PresenceResult | null;
   targets: TargetCheck[];
   notes: string[];
 }
@@ -155,6 +157,16 @@ export function render(r: BenchReport): string {
     out.push('', 'Connect snapshot: one socket after another, handshake -> ready (TCP, WebSocket, session, rooms, snapshot)');
     out.push('statements = transactions committed in the run\'s database per connect (pg_stat_database); cpu = the hub pod');
     out.push(snapshotTable(r.snapshot));
+  }
+  if (r.presence) {
+    const p = r.presence;
+    out.push('', `Presence: ${p.users} users x ${p.peers} peers, half connecting and disconnecting in ${p.waves} waves (online, reload inside the grace, offline), ${p.pods} pod(s), grace ${p.graceMs} ms, its own Redis`);
+    out.push(`  ${p.changes} changes: ${p.deliveredEvents}/${p.expectedEvents} presence events delivered, ${p.lost} lost, ${p.extra} extra, ${p.reloadEvents} during reloads (${p.slowReloads} reloads took longer than the grace: each may send offline + online)`);
+    out.push(`  hub cpu ${f(p.hubCpuMsPerChange, 3)} ms/change, redis ${f(p.redisCommandsPerChange, 1)} commands/change (${p.redisTop.map(([k, v]) => `${k} ${f(v, 1)}`).join(', ')}); connects and reloads included`);
+    out.push('  one user toggled alone, each change timed from the connect (or the close) until every peer heard it; medians; the connect\'s own work included (ready reads one HGET per peer), the offline window holds the grace\'s idle sweeps:');
+    out.push(table(['peers', 'changes', 'online cpu ms', 'online redis cmds', 'online ms', 'offline cpu ms', 'offline redis cmds', 'offline ms'], p.single.map((x) => [
+      String(x.peers), String(x.changes), f(x.online.cpuMs, 1), f(x.online.commands, 0), f(x.online.ms, 1), f(x.offline.cpuMs, 1), f(x.offline.commands, 0), f(x.offline.ms, 0),
+    ])));
   }
   if (r.targets.length > 0) {
     out.push('', `Targets (issue 7, for one pod on this machine${o.pods > 1 ? `; this run had ${o.pods} pods` : ''}):`);

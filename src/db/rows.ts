@@ -1,5 +1,4 @@
 import type { Table } from 'drizzle-orm';
-import type { jobs, messages, notices, sessions, users } from './schema/index.js';
 import type { jobs, messages, notices, notifyBatches, sessions, users } from './schema/index.js';
 
 type Columns<T extends Table> = T['_']['columns'];

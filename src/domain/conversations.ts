@@ -61,9 +61,14 @@ export class ConversationService {
    * What a socket's `ready` carries, read in one statement: every conversation id (ascending)
    * and the SNAPSHOT_CONVERSATIONS most recently active in full, exactly as `list` gives them.
    */
-  async snapshot(userId: number): Promise<{ ids: number[]; conversations: ConversationDto[]; unreadNotices: number }> {
-    const { ids, views, unreadNotices } = await conversationsRepo.snapshotForUser(this.sql, userId, SNAPSHOT_CONVERSATIONS);
-    return { ids, conversations: views.map(toConversationDto), unreadNotices };
+  async snapshot(userId: number): Promise<{ ids: number[]; conversations: ConversationDto[]; peerIds: number[]; unreadNotices: number }> {
+    const { ids, views, peerIds, unreadNotices } = await conversationsRepo.snapshotForUser(this.sql, userId, SNAPSHOT_CONVERSATIONS);
+    return { ids, conversations: views.map(toConversationDto), peerIds, unreadNotices };
+  }
+
+  /** The users sharing a conversation with this one (presence's peers), ascending: one statement. */
+  peersOf(userId: number): Promise<number[]> {
+    return conversationsRepo.listPeerIds(this.sql, userId);
   }
 
   /** Ids of every conversation the user is in, ascending. */

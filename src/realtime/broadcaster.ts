@@ -4,6 +4,7 @@ import type { ConversationDto, JobDto, MessageDto, NoticeDto, OutputChunkDto } f
 import type {
   ClientToServerEvents,
   InterServerEvents,
+  PresencePayload,
   ServerToClientEvents,
   SocketData,
 } from './protocol.js';
@@ -69,6 +70,15 @@ export class Broadcaster implements HubPublisher {
 
   delivered(conversationId: number, userId: number, seq: number): void {
     this.inbox.to(chatRoom(conversationId)).emit('delivered', { conversation_id: conversationId, user_id: userId, seq });
+  }
+
+  /**
+   * A presence change to the `user_<id>` rooms of the user's peers: one publish whatever their
+   * number (the adapter carries the room list), so the cost grows with the peers only.
+   */
+  presence(peerIds: readonly number[], payload: PresencePayload): void {
+    if (peerIds.length === 0) return;
+    this.inbox.to(peerIds.map(userRoom)).emit('presence', payload);
   }
 
   /** A job change the hub stored itself (a cancel); workers publish theirs through the Redis emitter. */

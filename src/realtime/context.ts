@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Caller } from '../domain/caller.js';
 import type { Services } from '../domain/services.js';
 import type { HubMetrics } from '../metrics.js';
+import type { Presence } from './presence.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './protocol.js';
 import { chatRoom } from './rooms.js';
 
@@ -15,6 +16,8 @@ export interface RealtimeContext {
   config: Config;
   log: FastifyBaseLogger;
   metrics: HubMetrics;
+  /** Presence (src/realtime/presence.ts): `ready` reads which peers are online, and announces a first socket. */
+  presence?: Pick<Presence, 'onlineAmong' | 'snapshotRead' | 'snapshotFailed'>;
 }
 
 /**

@@ -21,6 +21,7 @@ import { allNamespaces } from './namespaces.js';
 import { SHARDED_SUBSCRIPTION_MODE } from './room-emitter.js';
 import { INBOX_NAMESPACE } from './rooms.js';
 import { SessionSweep } from './session-sweep.js';
+import { Presence } from './presence.js';
 import { SocketCap } from './socket-cap.js';
 import { renewJobWatches } from './inbox/job-watch.js';
 import { socketLeasePresence } from './user-presence.js';
@@ -123,10 +124,11 @@ export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSock
           .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'offline notification: could not schedule after the last disconnect'));
       }
     : undefined;
-  const socketCap = new SocketCap(io, deps.redis, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId(), onLastSocketGone }, log);
+  const presence = new Presence(broadcaster, (userId) => deps.services.conversations.peersOf(userId), deps.redis, config, log, deps.metrics);
+  const socketCap = new SocketCap(io, deps.redis, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId(), leaseMs: config.SOCKET_LEASE_MS, presence, onLastSocketGone }, log);
   const sweep = new SessionSweep(io, deps.liveSessionIds, log, config.SESSION_SWEEP_MS);
   const handshake = authenticateHandshake(deps.sessionFromCookie, originPolicy(config), log);
-  const ctx: RealtimeContext = { services: deps.services, config, log, metrics: deps.metrics };
+  const ctx: RealtimeContext = { services: deps.services, config, log, metrics: deps.metrics, presence };
 
   // Every namespace checks the Origin of its handshake (whatever the transport), so a foreign
   // page never holds a socket of any kind. The main namespace serves nothing: refused after

@@ -42,6 +42,7 @@ export type ReadEventPayload = z.output<typeof socket.readEvent>;
 export type DeliveredEventPayload = z.output<typeof socket.deliveredEvent>;
 export type JobOutputPayload = z.output<typeof socket.jobOutputEvent>;
 export type NoticeNewPayload = z.output<typeof socket.noticeNewEvent>;
+export type PresencePayload = z.output<typeof socket.presenceEvent>;
 
 export interface ClientToServerEvents {
   message: (payload: SendMessagePayload, ack: AckCallback<MessageResult>) => void;
@@ -60,6 +61,7 @@ export interface ServerToClientEvents {
   typing: (payload: TypingPayload) => void;
   read: (payload: ReadEventPayload) => void;
   delivered: (payload: DeliveredEventPayload) => void;
+  presence: (payload: PresencePayload) => void;
   'job:status': (job: JobDto) => void;
   'job:output': (payload: JobOutputPayload) => void;
   'notice:new': (payload: NoticeNewPayload) => void;

@@ -65,6 +65,8 @@ export const readyEvent = z.object({
   conversations: z.array(conversationSchema),
   /** The user's notices with `read_at` null. */
   unread_notices: z.number().int(),
+  /** The user's peers (sharing a conversation) online now, ascending; never the user; a peer inside the grace period counts. */
+  online_user_ids: z.array(z.number().int()),
 });
 export const conversationNewEvent = z.object({ conversation: conversationSchema });
 export const typingEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int() });
@@ -74,3 +76,8 @@ export const deliveredEvent = z.object({ conversation_id: z.number().int(), user
 /** New output of a watched job, in offset order (batched: at most 20 per second per job). */
 export const jobOutputEvent = z.object({ job_id: z.string(), chunks: z.array(outputChunkSchema) });
 export const noticeNewEvent = z.object({ notice: noticeSchema });
+/**
+ * A peer's first socket connected (`online: true`, `last_seen_at: null`), or their last one has
+ * been gone for PRESENCE_GRACE_MS (`online: false`, `last_seen_at` when it left).
+ */
+export const presenceEvent = z.object({ user_id: z.number().int(), online: z.boolean(), last_seen_at: z.string().nullable() });

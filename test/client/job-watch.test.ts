@@ -49,7 +49,7 @@ beforeEach(async () => {
       void socket.leave('job_j1');
       ack({ ok: true });
     });
-    socket.emit('ready', { user: USER, conversation_ids: [], conversations: [], unread_notices: 0 });
+    socket.emit('ready', { user: USER, conversation_ids: [], conversations: [], online_user_ids: [], unread_notices: 0 });
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;

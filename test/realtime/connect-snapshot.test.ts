@@ -61,7 +61,7 @@ describe('ready', () => {
     const { ready } = await inbox(ann);
     const all = await listed(ann);
     expect(all).toHaveLength(105);
-    expect(ready).toEqual({ user: ann.user, conversation_ids: [...ids].sort((a, b) => a - b), conversations: all.slice(0, 100), unread_notices: 0 });
+    expect(ready).toEqual({ user: ann.user, conversation_ids: [...ids].sort((a, b) => a - b), conversations: all.slice(0, 100), online_user_ids: [], unread_notices: 0 });
     expect(ready.conversations[0]!.id).toBe(ids.at(-1));
   });
 

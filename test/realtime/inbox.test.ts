@@ -54,15 +54,16 @@ describe('connecting to /inbox', () => {
     open.push(ok);
   });
 
-  it('emits ready with exactly the user, their conversation ids and the conversations as GET /api/conversations gives them', async () => {
+  it('emits ready with exactly the user, their conversation ids, the conversations as GET /api/conversations gives them and the online peers', async () => {
     const { ann, bob, eve, conv } = await trio();
     const other = await newConversation(hub.url, eve, bob);
     const listed = async (u: TestUser) => (await api(hub.url, 'GET', '/api/conversations', { cookie: u.cookie })).body.conversations;
     const bobs = await inbox(bob);
-    expect(bobs.ready).toEqual({ user: bob.user, conversation_ids: [conv.id, other.id].sort((a, b) => a - b), conversations: await listed(bob), unread_notices: 0 });
+    expect(bobs.ready).toEqual({ user: bob.user, conversation_ids: [conv.id, other.id].sort((a, b) => a - b), conversations: await listed(bob), online_user_ids: [], unread_notices: 0 });
     expect(bobs.ready.conversations.map((c) => c.id)).toEqual([other.id, conv.id]);
     const anns = await inbox(ann);
-    expect(anns.ready).toEqual({ user: ann.user, conversation_ids: [conv.id], conversations: await listed(ann), unread_notices: 0 });
+    // Bob is online now (his socket above); Eve shares no conversation with Ann.
+    expect(anns.ready).toEqual({ user: ann.user, conversation_ids: [conv.id], conversations: await listed(ann), online_user_ids: [bob.user.id], unread_notices: 0 });
   });
 
   it.each([[['polling']], [['websocket']], [['polling', 'websocket']]] as const)('works with transports %j', async (transports) => {

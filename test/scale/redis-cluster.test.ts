@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, newConversation, newUser } from '../helpers/http.js';
-import { spawnHub, type ChildService } from '../helpers/processes.js';
+import { pollUntil, spawnHub, type ChildService } from '../helpers/processes.js';
 import { spawnWorker } from '../helpers/worker-process.js';
 import { expectJobStreamsAcrossPods } from './job-across-pods.js';
 import { startRedisCluster, type PrivateRedisCluster } from '../helpers/redis-cluster.js';
-import { connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
+import { collect, connectInbox, request, waitFor, type ClientSocket } from '../helpers/sockets.js';
 
 // Two hub processes over a private 3-master Redis Cluster: sharded pub/sub carries the rooms.
 let cluster: PrivateRedisCluster;
@@ -14,7 +14,8 @@ let worker: ChildService;
 const sockets: ClientSocket[] = [];
 beforeAll(async () => {
   cluster = await startRedisCluster();
-  const env = { REDIS_CLUSTER_NODES: cluster.env };
+  // Presence with a short grace period (1 s instead of 10 s) and lease (3 s instead of 45 s).
+  const env = { REDIS_CLUSTER_NODES: cluster.env, PRESENCE_GRACE_MS: '1000', SOCKET_LEASE_MS: '3000' };
   [podA, podB, worker] = await Promise.all([spawnHub(env), spawnHub(env), spawnWorker(env)]);
 }, 120_000);
 afterAll(async () => {
@@ -77,6 +78,25 @@ describe('Redis Cluster (sharded adapter)', () => {
     const listed = (await api(podB.url, 'GET', '/api/conversations', { cookie: ann.cookie })).body.conversations;
     expect(again.ready.conversations).toEqual(listed);
     expect(listed[0]).toMatchObject({ id: conv.id, last_seq: 1, read_seq: 0, peer_read_seq: 1, peer_delivered_seq: 1 });
+  });
+
+  it('presence: online once across pods, ready lists the online peers, offline after the grace (user keys on one slot, the due set on another)', async () => {
+    const [ann, bob, carol] = await Promise.all([newUser(podA.url), newUser(podB.url), newUser(podA.url)]);
+    await Promise.all([newConversation(podA.url, ann, bob), newConversation(podA.url, carol, ann)]);
+    const bobB = await inboxOn(podB, bob.cookie);
+    const carolA = await inboxOn(podA, carol.cookie);
+    const seen = [collect(bobB, 'presence'), collect(carolA, 'presence')];
+    const [annA, annB] = await Promise.all([connectInbox(podA.url, ann.cookie), connectInbox(podB.url, ann.cookie)]);
+    expect(annA.ready.online_user_ids).toEqual([bob.user.id, carol.user.id].sort((a, b) => a - b));
+    const up = { user_id: ann.user.id, online: true, last_seen_at: null };
+    await pollUntil(async () => seen.every((s) => s.length > 0), 'Ann online at her peers');
+    annA.socket.close();
+    const left = Date.now();
+    annB.socket.close();
+    await pollUntil(async () => seen.every((s) => s.length > 1), 'Ann offline at her peers', 10_000);
+    expect(Date.now() - left).toBeGreaterThanOrEqual(950);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const s of seen) expect(s).toEqual([up, { user_id: ann.user.id, online: false, last_seen_at: expect.any(String) }]);
   });
 
   it('job updates published by a worker (sharded SPUBLISH) reach a watcher on another pod', async () => {

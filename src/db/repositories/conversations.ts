@@ -88,6 +88,8 @@ export interface InboxSnapshotRows {
   views: ConversationView[];
   /** The user's notices with `read_at` null. */
   unreadNotices: number;
+  /** Every user sharing a conversation with this one, ascending (for presence). */
+  peerIds: number[];
 }
 
 /**
@@ -99,25 +101,31 @@ export interface InboxSnapshotRows {
 export async function snapshotForUser(sql: Executor, userId: number, limit: number): Promise<InboxSnapshotRows> {
   // The unread count is one more column of the same statement: `counts` always has its one
   // row, so a user without conversations still gets it (on a row whose view columns are null).
-  const rows = await sql<Array<ConversationView & { all_ids: number[] | null; unread_notices: number; rank: string | null }>>`
+  const rows = await sql<Array<ConversationView & { all_ids: number[] | null; all_peers: number[] | null; unread_notices: number; rank: string | null }>>`
     with mine as (
-      select id, last_activity_at from conversations where client_id = ${userId}
+      select id, last_activity_at, worker_id as peer from conversations where client_id = ${userId}
       union all
-      select id, last_activity_at from conversations where worker_id = ${userId}
+      select id, last_activity_at, client_id as peer from conversations where worker_id = ${userId}
     ), top as (
       select id, row_number() over (order by last_activity_at desc, id desc) as rank
       from mine order by last_activity_at desc, id desc limit ${limit}
     ), counts as (
       select count(*)::int as unread_notices from notices where user_id = ${userId} and read_at is null
     )
-    select v.*, t.rank, case when t.rank = 1 then (select array_agg(id order by id) from mine) end as all_ids, counts.unread_notices
+    select v.*, t.rank,
+      case when t.rank = 1 then (select array_agg(id order by id) from mine) end as all_ids,
+      case when t.rank = 1 then (select array_agg(distinct peer order by peer) from mine) end as all_peers,
+      counts.unread_notices
     from counts
     left join (top t join lateral (${selectViews(sql, userId)} where c.id = t.id) v on true) on true
     order by t.rank`;
   const ids = rows[0]?.all_ids ?? [];
+  const peerIds = rows[0]?.all_peers ?? [];
   const unreadNotices = rows[0]?.unread_notices ?? 0;
-  const views = rows.filter((r) => r.rank !== null).map(({ all_ids: _ids, unread_notices: _n, rank: _r, ...view }) => view as ConversationView);
-  return { ids, views, unreadNotices };
+  const views = rows
+    .filter((r) => r.rank !== null)
+    .map(({ all_ids: _ids, all_peers: _peers, unread_notices: _n, rank: _r, ...view }) => view as ConversationView);
+  return { ids, peerIds, views, unreadNotices };
 }
 
 /** Ids of the conversations a user is in, as client or as worker. */
@@ -127,6 +135,15 @@ export async function listIdsForUser(sql: Executor, userId: number): Promise<num
     union all
     select id from conversations where worker_id = ${userId}`;
   return rows.map((r) => r.id).sort((a, b) => a - b);
+}
+
+/** Every user sharing a conversation with this one (presence's peers), ascending. */
+export async function listPeerIds(sql: Executor, userId: number): Promise<number[]> {
+  const rows = await sql<{ peer: number }[]>`
+    select worker_id as peer from conversations where client_id = ${userId}
+    union
+    select client_id as peer from conversations where worker_id = ${userId}`;
+  return rows.map((r) => r.peer).sort((a, b) => a - b);
 }
 
 /** The last seq handed out in a conversation (0 when it has none, or does not exist). */

@@ -94,6 +94,7 @@ async function sendReady(ctx: RealtimeContext, socket: InboxSocket, log: Realtim
     log.warn({ err: (err as Error).message }, 'inbox connect failed: snapshot unavailable; closing the transport');
   }
   if (!payload) {
+    ctx.presence?.snapshotFailed(socket);
     if (payload === null) log.warn({ deadlineMs }, 'inbox connect failed: snapshot did not load in time; closing the transport');
     socket.conn.close();
     return;

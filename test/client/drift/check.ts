@@ -52,7 +52,7 @@ type Later<Name extends string, Client> = Objects extends { [N in Name]: infer S
 /** Fields of the contract that the client types and handles, which this hub does not send yet. */
 type NOT_YET_SENT = {
   conversation: never;
-  ready: 'online_user_ids';
+  ready: never;
   'job:watch': never;
 };
 
