@@ -106,6 +106,12 @@ const envSchema = z.object({
     .transform((v) => v === 'true'),
   /** Live sockets one user may hold in all namespaces on all pods together (counted in Redis); more answer connect_error `rate_limited`. */
   MAX_SOCKETS_PER_USER: positiveInt(100_000).default(20),
+  /**
+   * Unsent bytes the hub holds for one connection (its own buffers, not the kernel's) before it
+   * treats it as a slow consumer: typing and presence dropped, job and marker events coalesced,
+   * messages held back until it drains, then one `resync` (src/realtime/slow-consumer.ts).
+   */
+  SLOW_CONSUMER_BYTES: z.coerce.number().int().min(4096).max(1024 * 1024 * 1024).default(1_048_576),
   WORKER_CONCURRENCY: positiveInt(1000).default(4),
   /** BullMQ job lock and stalled-check interval: a dead worker's job runs again within about twice this. */
   JOB_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),

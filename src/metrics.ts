@@ -9,6 +9,8 @@ export interface HubMetrics {
   ackLatency: Histogram<'event' | 'outcome'>;
   /** Job status changes, by state, from BullMQ's event stream (every pod sees all of them). */
   jobEvents: Counter<'state'>;
+  /** What the slow-consumer guard did (src/realtime/slow-consumer.ts), by action. */
+  slowConsumer: Counter<'action'>;
 }
 
 export function createHubMetrics(pod: string): HubMetrics {
@@ -32,6 +34,12 @@ export function createHubMetrics(pod: string): HubMetrics {
       name: 'inbox_job_events_total',
       help: 'Job status changes by state, from BullMQ events (every pod counts all jobs: use max, not sum)',
       labelNames: ['state'],
+      registers,
+    }),
+    slowConsumer: new Counter({
+      name: 'inbox_slow_consumer_total',
+      help: 'Slow-consumer guard: connections that went slow (slow), events dropped, held, coalesced, resyncs sent, legacy connections closed',
+      labelNames: ['action'],
       registers,
     }),
   };

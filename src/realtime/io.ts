@@ -21,6 +21,7 @@ import { allNamespaces } from './namespaces.js';
 import { SHARDED_SUBSCRIPTION_MODE } from './room-emitter.js';
 import { INBOX_NAMESPACE } from './rooms.js';
 import { SessionSweep } from './session-sweep.js';
+import { slowConsumerGuard } from './slow-consumer.js';
 import { SocketCap } from './socket-cap.js';
 
 /** The largest frame that always gets an answer; see the contract's "Limits and bad input". */
@@ -130,6 +131,9 @@ export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSock
 
   const namespaces = [inbox];
   if (config.LEGACY_CHAT) namespaces.push(mountLegacyChat(io, ctx, handshake, socketCap.middleware()) as unknown as typeof inbox);
+  // Bounded buffers per connection: a client that stops reading is held, then resynced.
+  const guard = slowConsumerGuard({ maxBytes: config.SLOW_CONSUMER_BYTES, counter: deps.metrics.slowConsumer });
+  for (const nsp of namespaces) nsp.on('connection', guard);
   // Shutdown: counts the events in flight, so they can ack before the sockets are closed.
   const inflight = trackSocketEvents(io, namespaces, log);
   const stopResending = server.subscriber

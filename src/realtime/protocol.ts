@@ -39,6 +39,7 @@ export type ConversationNewPayload = z.output<typeof socket.conversationNewEvent
 export type TypingPayload = z.output<typeof socket.typingEvent>;
 export type ReadEventPayload = z.output<typeof socket.readEvent>;
 export type DeliveredEventPayload = z.output<typeof socket.deliveredEvent>;
+export type ResyncPayload = z.output<typeof socket.resyncEvent>;
 
 export interface ClientToServerEvents {
   message: (payload: SendMessagePayload, ack: AckCallback<MessageResult>) => void;
@@ -58,6 +59,7 @@ export interface ServerToClientEvents {
   read: (payload: ReadEventPayload) => void;
   delivered: (payload: DeliveredEventPayload) => void;
   'job:status': (job: JobDto) => void;
+  resync: (payload: ResyncPayload) => void;
 }
 
 /** The legacy one-connection-per-conversation namespace: no conversation id in payloads. */

@@ -6,6 +6,7 @@ import {
   conversationPayload,
   deliveredEvent,
   deliveredPayload,
+  resyncEvent,
   jobPayload,
   jobWatchResult,
   legacyMessagePayload,
@@ -59,6 +60,7 @@ export const INBOX_EVENTS: readonly EventDoc[] = [
   { event: 'read', from: 'server', payload: readEvent, summary: "A member's stored read marker moved forward." },
   { event: 'delivered', from: 'server', payload: deliveredEvent, summary: "A member's delivered marker (the highest over their sessions) moved forward." },
   { event: 'job:status', from: 'server', payload: jobSchema, summary: 'A watched job changed; keep the highest seq per job.' },
+  { event: 'resync', from: 'server', payload: resyncEvent, summary: 'This socket fell behind (more than SLOW_CONSUMER_BYTES unsent) and messages of these conversations were held back from it; once it had drained, this is sent once. Call sync for them.' },
 ];
 
 export const LEGACY_EVENTS: readonly EventDoc[] = [
