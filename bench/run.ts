@@ -117,7 +117,7 @@ async function messageScenarios(
     }
     if (o.scenarios.includes('slow-consumer') && hub) {
       log(`slow consumer: ${o.slowRate} msg/s without and with one client that stopped reading its socket`);
-      slowConsumer.push(await runSlowConsumer(pool, hub, s.topo, { ...base, rate: o.slowRate, rounds: o.slowRounds, log }));
+      slowConsumer.push(await runSlowConsumer(pool, hub, s.topo, { ...base, rate: o.slowRate, rounds: o.slowRounds, metricsToken: (s.kinds.find((k) => k.name === 'hub') as { env?: Record<string, string> } | undefined)?.env?.METRICS_TOKEN, log }));
     }
     for (const t of running) await pool.all(() => ({ type: 'disconnect', target: t.name }), 30_000);
   } finally {

@@ -91,8 +91,8 @@ function inbox(url: string, cookie: string): Promise<Socket> {
   });
 }
 
-async function guardCounts(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function guardCounts(url: string, token: string | undefined): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} })).text();
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^inbox_slow_consumer_total\{[^}]*action="(\w+)"[^}]*\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
   return out;
@@ -100,15 +100,15 @@ async function guardCounts(url: string): Promise<Record<string, number>> {
 
 /**
  * The slow-consumer scenario on the connected hub: the message step at `rate`, off, on, on, off.
- * "On": besides the load, a feeder sends SLOW_RATE msg/s of SLOW_BODY characters to a client on
- * the last pod that never reads its socket (a proxy that stops reading). After the step it
- * resumes, must get one `resync`, and `sync` must give it every message it missed.
+ * In every step a feeder sends SLOW_RATE msg/s of SLOW_BODY characters to one more client on the
+ * last pod, through a loopback proxy; "on", the proxy stops reading what the hub sends. After
+ * the step it reads again, gets its `resync`, and `sync` must give it every message it missed.
  */
 export async function runSlowConsumer(
   pool: AgentPool,
   t: Target,
   topo: Topology,
-  o: StepOptions & { rate: number; rounds: number; log(line: string): void },
+  o: StepOptions & { rate: number; rounds: number; metricsToken?: string; log(line: string): void },
 ): Promise<SlowConsumerResult> {
   const off: StepResult[] = [];
   const on: StepResult[] = [];
@@ -123,17 +123,14 @@ export async function runSlowConsumer(
   const conversationId = ((await conv.json()) as { conversation: { id: number } }).conversation.id;
   const feeder = await inbox(feederPod.url, feederUser.cookie);
   const body = 's'.repeat(SLOW_BODY);
-  const guard0 = await guardCounts(pod.url);
+  const guard0 = await guardCounts(pod.url, o.metricsToken);
   let resyncs = 0;
   let missing = 0;
   let slowSent = 0;
   let seq = 0;
   const order = Array.from({ length: o.rounds }, () => [false, true, true, false]).flat();
   for (const slow of order) {
-    if (!slow) {
-      off.push(await runStep(pool, t, topo, o.rate, o));
-      continue;
-    }
+    // Both conditions carry the feeder's load to that client; only "on" stops reading it.
     const proxy = await pausedProxy(pod.url);
     proxy.resume();
     const client = await inbox(proxy.url, slowUser.cookie);
@@ -143,23 +140,24 @@ export async function runSlowConsumer(
     let resyncCount = 0;
     client.on('resync', () => resyncCount++);
     const from = seq;
-    proxy.pause();
+    if (slow) proxy.pause();
     let feeding = true;
     const feed = (async () => {
       const every = 1000 / SLOW_RATE;
       for (let next = Date.now(); feeding; next += every) {
         feeder.emit('message', { conversation_id: conversationId, message: body, type: 'TEXT' }, () => {});
         seq++;
-        slowSent++;
+        if (slow) slowSent++;
         await new Promise((r) => setTimeout(r, Math.max(0, next + every - Date.now())));
       }
     })();
-    on.push(await runStep(pool, t, topo, o.rate, o));
+    (slow ? on : off).push(await runStep(pool, t, topo, o.rate, o));
     feeding = false;
     await feed;
     await new Promise((r) => setTimeout(r, 500));
     proxy.resume();
-    await Promise.race([resynced, new Promise((r) => setTimeout(r, 30_000))]);
+    if (slow) await Promise.race([resynced, new Promise((r) => setTimeout(r, 30_000))]);
+    else await new Promise((r) => setTimeout(r, 500));
     // Catch up as the typed client does: from the highest seq held without a gap.
     let cursor = from;
     while (got.has(cursor + 1)) cursor++;
@@ -173,11 +171,11 @@ export async function runSlowConsumer(
     resyncs += resyncCount;
     client.close();
     proxy.close();
-    const r = on.at(-1)!;
-    o.log(`  slow client on  ${o.rate}/s: others p99 ${r.latency.p99.toFixed(1)} ms, hub rss peak ${r.rssPeakMb.toFixed(0)} MB, resyncs ${resyncCount}, cpu ${r.cpuMsPerMsg.toFixed(3)} ms/msg`);
+    const r = (slow ? on : off).at(-1)!;
+    o.log(`  client ${slow ? 'stalled' : 'reading'} ${o.rate}/s: others p99 ${r.latency.p99.toFixed(1)} ms, hub rss peak ${r.rssPeakMb.toFixed(0)} MB, resyncs ${resyncCount}, cpu ${r.cpuMsPerMsg.toFixed(3)} ms/msg`);
   }
   feeder.close();
-  const guard1 = await guardCounts(pod.url);
+  const guard1 = await guardCounts(pod.url, o.metricsToken);
   const guard: Record<string, number> = {};
   for (const k of Object.keys(guard1)) guard[k] = guard1[k]! - (guard0[k] ?? 0);
   return {
