@@ -23,6 +23,7 @@ import { connectTarget, runStep, type StepOptions, type StepResult } from './sce
 import { runOutput, type OutputResult } from './scenarios/output.js';
 import { runPresence, type PresenceResult } from './scenarios/presence.js';
 import { runReceipts, type ReceiptResult } from './scenarios/receipts.js';
+import { runSlowConsumer, type SlowConsumerResult } from './scenarios/slow-consumer.js';
 import { runSnapshot, type SnapshotResult } from './scenarios/snapshot.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -72,18 +73,22 @@ function describeStep(r: StepResult): string {
   return `  ${r.target.padEnd(8)} ${String(r.rate).padStart(6)}/s  sent ${r.achievedRate.toFixed(0)}/s  p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(2)}  max ${r.latency.max.toFixed(1)} ms  lost ${r.lost}  dup ${r.duplicates}  gaps ${r.gaps}  cpu ${r.cpuMsPerMsg.toFixed(3)} ms/msg (clients ${r.driverCpuMsPerMsg.toFixed(3)}${pg})  box ${r.machineBusyPct.toFixed(0)}%${errors ? `  ack errors ${errors}` : ''}`;
 }
 
-const needsMessageSockets = (o: BenchOptions) => ['messages', 'max', 'receipts'].some((x) => o.scenarios.includes(x as BenchOptions['scenarios'][number]));
+const needsMessageSockets = (o: BenchOptions) => ['messages', 'max', 'receipts', 'slow-consumer'].some((x) => o.scenarios.includes(x as BenchOptions['scenarios'][number]));
 
 /**
  * Fixed-rate steps, alternating the targets per rate so all see the same box; then the max
  * search; then the receipts steps (the hub only: the ceiling and an older hub have no `delivered`).
  */
-async function messageScenarios(s: Stack, running: Target[]): Promise<{ steps: StepResult[]; maxRate: MaxRateResult[]; receipts: ReceiptResult[] }> {
+async function messageScenarios(
+  s: Stack,
+  running: Target[],
+): Promise<{ steps: StepResult[]; maxRate: MaxRateResult[]; receipts: ReceiptResult[]; slowConsumer: SlowConsumerResult[] }> {
   const o = s.options;
   const pool = await new AgentPool(o.clientProcs).ready();
   const steps: StepResult[] = [];
   const maxRate: MaxRateResult[] = [];
   const receipts: ReceiptResult[] = [];
+  const slowConsumer: SlowConsumerResult[] = [];
   try {
     for (const t of running) await connectTarget(pool, t, s.topo);
     const base: StepOptions = { durationS: o.durationS, drainS: o.drainS, bodySize: o.bodySize, ackTimeoutMs: ACK_TIMEOUT_MS };
@@ -112,11 +117,15 @@ async function messageScenarios(s: Stack, running: Target[]): Promise<{ steps: S
       log(`receipts: ${o.receiptRate} msg/s without and with every recipient sending delivered (gathered for ${o.receiptEveryMs} ms)`);
       receipts.push(await runReceipts(pool, hub, s.topo, { ...base, rate: o.receiptRate, everyMs: o.receiptEveryMs, rounds: o.receiptRounds, log }));
     }
+    if (o.scenarios.includes('slow-consumer') && hub) {
+      log(`slow consumer: ${o.slowRate} msg/s without and with one client that stopped reading its socket`);
+      slowConsumer.push(await runSlowConsumer(pool, hub, s.topo, { ...base, rate: o.slowRate, rounds: o.slowRounds, metricsToken: (s.kinds.find((k) => k.name === 'hub') as { env?: Record<string, string> } | undefined)?.env?.METRICS_TOKEN, log }));
+    }
     for (const t of running) await pool.all(() => ({ type: 'disconnect', target: t.name }), 30_000);
   } finally {
     await pool.close();
   }
-  return { steps, maxRate, receipts };
+  return { steps, maxRate, receipts, slowConsumer };
 }
 
 /** Connect cost by inbox size, on a freshly started pod of each hub (not the ceiling: it has no snapshot). */
@@ -241,6 +250,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   let output: OutputResult | null = null;
   let snapshot: SnapshotResult[] = [];
   let presence: PresenceResult | null = null;
+  let slowConsumer: SlowConsumerResult[] = [];
   try {
     const running: Target[] = [];
     try {
@@ -252,7 +262,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
           t.seed = (kind as typeof hub).seed = await seedHub(t.pods[0]!.url, topo, t.store!.runId);
         }
       }
-      if (needsMessageSockets(options)) ({ steps, maxRate, receipts } = await messageScenarios(s, running));
+      if (needsMessageSockets(options)) ({ steps, maxRate, receipts, slowConsumer } = await messageScenarios(s, running));
     } finally {
       await Promise.all(running.map(stopTarget));
     }
@@ -296,6 +306,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     snapshot,
     output,
     presence,
+    slowConsumer,
     notes,
   };
   return { ...partial, targets: checkTargets(partial) };

@@ -11,6 +11,8 @@ export interface HubMetrics {
   jobEvents: Counter<'state'>;
   /** Presence changes this pod announced (each change is announced by exactly one pod: sum them). */
   presenceChanges: Counter<'online'>;
+  /** What the slow-consumer guard did (src/realtime/slow-consumer.ts), by action. */
+  slowConsumer: Counter<'action'>;
 }
 
 export function createHubMetrics(pod: string): HubMetrics {
@@ -40,6 +42,12 @@ export function createHubMetrics(pod: string): HubMetrics {
       name: 'inbox_job_events_total',
       help: 'Job status changes by state, from BullMQ events (every pod counts all jobs: use max, not sum)',
       labelNames: ['state'],
+      registers,
+    }),
+    slowConsumer: new Counter({
+      name: 'inbox_slow_consumer_total',
+      help: 'Slow-consumer guard: connections that went slow (slow), events dropped, held, coalesced, resyncs sent, legacy connections closed',
+      labelNames: ['action'],
       registers,
     }),
   };

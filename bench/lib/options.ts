@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['messages', 'max', 'connections', 'jobs', 'receipts', 'snapshot', 'output', 'presence'] as const;
+export const SCENARIOS = ['messages', 'max', 'connections', 'jobs', 'receipts', 'snapshot', 'output', 'presence', 'slow-consumer'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Everything one run is parameterised by; every loop in the bench is bounded by these. */
@@ -35,6 +35,9 @@ export interface BenchOptions {
   receiptEveryMs: number;
   /** Rounds of off, on, on, off. */
   receiptRounds: number;
+  /** Slow-consumer scenario: the message rate, and rounds of off, on, on, off. */
+  slowRate: number;
+  slowRounds: number;
   /** Snapshot scenario: conversations per user to measure, and connects per size. */
   snapshotSizes: number[];
   snapshotConnects: number;
@@ -67,7 +70,7 @@ const HELP = `npm run bench -- [options]
   --drain S            at most this long to wait for acks and deliveries after a step (10)
   --pods N             hub pods, 1 or 2; the ceiling runs as many (1)
   --sockets N          idle sockets in the connection scenario (15000)
-  --scenarios list     any of messages,max,connections,jobs,receipts,snapshot,output,presence (all)
+  --scenarios list     any of messages,max,connections,jobs,receipts,snapshot,output,presence,slow-consumer (all)
   --client-procs N     client processes for the message scenario (2)
   --socket-procs N     client processes for the connection scenario (4)
   --body-size N        characters per chat message (100)
@@ -85,6 +88,8 @@ const HELP = `npm run bench -- [options]
   --receipt-rate N     msg/s of the receipts scenario, run without and with delivered (1000)
   --receipt-every MS   how long a client gathers delivered per conversation before sending (100)
   --receipt-rounds N   rounds of off, on, on, off steps (1)
+  --slow-rate N        msg/s of the slow-consumer scenario, run without and with one client that stopped reading (1000)
+  --slow-rounds N      rounds of off, on, on, off steps (1)
   --snapshot-sizes a,b conversations per user in the snapshot scenario (5,200)
   --snapshot-connects N  connects per size, one after another (200)
   --presence-users N   presence scenario users: half stay connected, half connect and disconnect in waves (2000)
@@ -142,6 +147,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       'receipt-rate': { type: 'string' },
       'receipt-every': { type: 'string' },
       'receipt-rounds': { type: 'string' },
+      'slow-rate': { type: 'string' },
+      'slow-rounds': { type: 'string' },
       'snapshot-sizes': { type: 'string' },
       'snapshot-connects': { type: 'string' },
       'presence-users': { type: 'string' },
@@ -198,6 +205,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     receiptRate: int('receipt-rate', v['receipt-rate'], 1000, 1, 100_000),
     receiptEveryMs: int('receipt-every', v['receipt-every'], 100, 1, 10_000),
     receiptRounds: int('receipt-rounds', v['receipt-rounds'], 1, 1, 10),
+    slowRate: int('slow-rate', v['slow-rate'], 1000, 1, 100_000),
+    slowRounds: int('slow-rounds', v['slow-rounds'], 1, 1, 10),
     snapshotSizes: (v['snapshot-sizes'] ?? '5,200').split(',').map((n) => int('snapshot-sizes', n.trim(), 0, 0, 10_000)),
     snapshotConnects: int('snapshot-connects', v['snapshot-connects'], 200, 1, 100_000),
     presenceUsers: int('presence-users', v['presence-users'], 2000, 2, 100_000),

@@ -5,6 +5,7 @@ import type { StepResult } from '../scenarios/messages.js';
 import type { OutputResult } from '../scenarios/output.js';
 import type { ReceiptResult } from '../scenarios/receipts.js';
 import type { PresenceResult } from '../scenarios/presence.js';
+import type { SlowConsumerResult } from '../scenarios/slow-consumer.js';
 import type { SnapshotResult } from '../scenarios/snapshot.js';
 import type { BenchOptions } from './options.js';
 
@@ -23,6 +24,7 @@ export interface BenchReport {
   connections: ConnectionResult[];
   jobs: JobResult | null;
   receipts: ReceiptResult[];
+  slowConsumer: SlowConsumerResult[];
   snapshot: SnapshotResult[];
   output?: OutputResult | null;
   presence?: PresenceResult | null;
@@ -152,6 +154,12 @@ export function render(r: BenchReport): string {
     out.push(`delivered gathered per conversation for ${r.receipts[0]!.everyMs} ms, as the typed client does; heard = delivered events the sockets received; cpu = the hub`);
     out.push(receiptsTable(r.receipts));
     for (const x of r.receipts) out.push(`  hub CPU per message with receipts: ${f(x.cpuMsPerMsgOn, 3)} vs ${f(x.cpuMsPerMsgOff, 3)} ms without (${f((x.cpuRatio - 1) * 100, 0)} % more)`);
+  }
+  for (const x of r.slowConsumer ?? []) {
+    out.push('', 'Slow consumer: the same message load without and with one client that stopped reading its socket (off, on, on, off)');
+    out.push(`  the slow client was sent ${f(x.slowSentMb, 1)} MB per step; guard: ${Object.entries(x.guard).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}`);
+    out.push(`  other sockets' p99 ${f(x.p99On, 1)} ms with it vs ${f(x.p99Off, 1)} ms without; hub RSS peak ${f(x.rssPeakOnMb, 0)} vs ${f(x.rssPeakOffMb, 0)} MB; lost ${x.lost}`);
+    out.push(`  after it resumed: ${x.resyncs} resync(s), ${x.missingAfterSync} messages missing after sync; hub CPU ${x.on.map((s) => f(s.cpuMsPerMsg, 3)).join('/')} vs ${x.off.map((s) => f(s.cpuMsPerMsg, 3)).join('/')} ms/msg without`);
   }
   if (r.snapshot.length > 0) {
     out.push('', 'Connect snapshot: one socket after another, handshake -> ready (TCP, WebSocket, session, rooms, snapshot)');

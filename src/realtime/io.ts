@@ -22,6 +22,7 @@ import { SHARDED_SUBSCRIPTION_MODE } from './room-emitter.js';
 import { INBOX_NAMESPACE } from './rooms.js';
 import { SessionSweep } from './session-sweep.js';
 import { Presence } from './presence.js';
+import { slowConsumerGuard } from './slow-consumer.js';
 import { SocketCap } from './socket-cap.js';
 import { renewJobWatches } from './inbox/job-watch.js';
 import { socketLeasePresence } from './user-presence.js';
@@ -149,6 +150,9 @@ export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSock
 
   const namespaces = [inbox];
   if (config.LEGACY_CHAT) namespaces.push(mountLegacyChat(io, ctx, handshake, socketCap.middleware()) as unknown as typeof inbox);
+  // Bounded buffers per connection: a client that stops reading is held, then resynced.
+  const guard = slowConsumerGuard({ maxBytes: config.SLOW_CONSUMER_BYTES, counter: deps.metrics.slowConsumer });
+  for (const nsp of namespaces) nsp.on('connection', guard);
   // Shutdown: counts the events in flight, so they can ack before the sockets are closed.
   const inflight = trackSocketEvents(io, namespaces, log);
   const stopResending = server.subscriber

@@ -43,6 +43,7 @@ export type DeliveredEventPayload = z.output<typeof socket.deliveredEvent>;
 export type JobOutputPayload = z.output<typeof socket.jobOutputEvent>;
 export type NoticeNewPayload = z.output<typeof socket.noticeNewEvent>;
 export type PresencePayload = z.output<typeof socket.presenceEvent>;
+export type ResyncPayload = z.output<typeof socket.resyncEvent>;
 
 export interface ClientToServerEvents {
   message: (payload: SendMessagePayload, ack: AckCallback<MessageResult>) => void;
@@ -65,6 +66,7 @@ export interface ServerToClientEvents {
   'job:status': (job: JobDto) => void;
   'job:output': (payload: JobOutputPayload) => void;
   'notice:new': (payload: NoticeNewPayload) => void;
+  resync: (payload: ResyncPayload) => void;
 }
 
 /** The legacy one-connection-per-conversation namespace: no conversation id in payloads. */

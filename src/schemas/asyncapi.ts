@@ -7,6 +7,7 @@ import {
   deliveredEvent,
   deliveredPayload,
   jobOutputEvent,
+  resyncEvent,
   jobPayload,
   jobWatchPayload,
   jobWatchResult,
@@ -66,6 +67,7 @@ export const INBOX_EVENTS: readonly EventDoc[] = [
   { event: 'job:status', from: 'server', payload: jobSchema, summary: 'A watched job changed; keep the highest seq per job.' },
   { event: 'job:output', from: 'server', payload: jobOutputEvent, summary: 'New output chunks of a watched job, in offset order, at most 20 events per second per job; keep the highest offset (a chunk may also come in a job:watch ack).' },
   { event: 'notice:new', from: 'server', payload: noticeNewEvent, summary: 'One of your jobs ended while none of your sockets watched it; the notice is stored (GET /api/notices).' },
+  { event: 'resync', from: 'server', payload: resyncEvent, summary: 'This socket fell behind (more than SLOW_CONSUMER_BYTES unsent) and messages of these conversations were held back from it; once it had drained, this is sent once. Call sync for them.' },
 ];
 
 export const LEGACY_EVENTS: readonly EventDoc[] = [

@@ -71,6 +71,11 @@ export const readyEvent = z.object({
 export const conversationNewEvent = z.object({ conversation: conversationSchema });
 export const typingEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int() });
 export const readEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });
+/**
+ * Messages of these conversations were held back from this socket while it was a slow consumer
+ * (src/realtime/slow-consumer.ts); `sync` gives them. One per slow spell, once it has drained.
+ */
+export const resyncEvent = z.object({ conversation_ids: z.array(z.number().int()) });
 /** A user's delivered marker (the highest over their sessions) moved forward. */
 export const deliveredEvent = z.object({ conversation_id: z.number().int(), user_id: z.number().int(), seq: z.number().int() });
 /** New output of a watched job, in offset order (batched: at most 20 per second per job). */

@@ -13,6 +13,12 @@ export interface TcpProxy {
   forward(): Promise<void>;
   blackhole(): Promise<void>;
   cutOn(text: string): Promise<void>;
+  /**
+   * Stops reading what the server sends on every open connection (a client that stops reading
+   * its socket: the server's writes pile up in the kernel, then in the server); `resume` reads again.
+   */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -23,6 +29,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let server: Server | null = null;
   let mode: Mode = { kind: 'forward' };
   const open = new Set<Socket>();
+  const pipes = new Map<Socket, Socket>();
+  let paused = false;
 
   const onClient = (client: Socket) => {
     open.add(client);
@@ -46,7 +54,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }
       upstream.write(chunk);
     });
-    upstream.pipe(client);
+    pipes.set(upstream, client);
+    upstream.on('close', () => pipes.delete(upstream));
+    if (paused) upstream.pause();
+    else upstream.pipe(client);
   };
 
   const listen = async () => {
@@ -80,6 +91,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     cutOn: async (text) => {
       mode = { kind: 'cut', text };
       await listen();
+    },
+    pause: () => {
+      paused = true;
+      for (const upstream of pipes.keys()) {
+        upstream.unpipe();
+        upstream.pause();
+      }
+    },
+    resume: () => {
+      paused = false;
+      for (const [upstream, client] of pipes) upstream.pipe(client);
     },
     close: stop,
   };
