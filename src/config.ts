@@ -118,6 +118,7 @@ const envSchema = z.object({
    * within max(this, PRESENCE_GRACE_MS) plus about a second. Tests set it low.
    */
   SOCKET_LEASE_MS: z.coerce.number().int().min(300).max(45_000).default(45_000),
+  /**
    * Unsent bytes the hub holds for one connection (its own buffers, not the kernel's) before it
    * treats it as a slow consumer: typing and presence dropped, job and marker events coalesced,
    * messages held back until it drains, then one `resync` (src/realtime/slow-consumer.ts).

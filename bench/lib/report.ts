@@ -34,7 +34,7 @@ export interface BenchReport {
 
 export interface TargetCheck {
   name: string;
-  status: 'pass' | 'fail' | 'not run';
+  status: 'pass' | 'miss' | 'not run';
   detail: string;
 }
 
@@ -177,7 +177,7 @@ export function render(r: BenchReport): string {
     ])));
   }
   if (r.targets.length > 0) {
-    out.push('', `Targets (issue 7, for one pod on this machine${o.pods > 1 ? `; this run had ${o.pods} pods` : ''}):`);
+    out.push('', `Targets (issue 17: one pod on this machine, ratios to the ceiling in this run${o.pods > 1 ? `; this run had ${o.pods} pods` : ''}):`);
     for (const t of r.targets) out.push(`  [${t.status.toUpperCase()}] ${t.name}: ${t.detail}`);
   }
   for (const n of r.notes) out.push('', `note: ${n}`);

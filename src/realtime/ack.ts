@@ -34,13 +34,21 @@ export function withAck<S extends z.ZodType, R extends object>(
   schema: S,
   handler: Handler<S, R>,
   deadlineMs = ACK_DEADLINE_MS,
+  /** A hand-checked fast path for the common payload (null: let the schema decide). */
+  fast?: (payload: unknown) => z.infer<S> | null,
 ) {
   return async (payload: unknown, ack?: unknown): Promise<void> => {
     const reply = typeof ack === 'function' ? (ack as (a: Ack<R>) => void) : () => {};
     log.debug({ event }, 'socket event');
-    const parsed = schema.safeParse(payload);
-    if (!parsed.success) return reply({ ok: false, error: invalid(parsed.error) });
-    const outcome = run(handler, parsed.data, log, event);
+    const quick = fast?.(payload) ?? null;
+    let data: z.infer<S>;
+    if (quick !== null) data = quick;
+    else {
+      const parsed = schema.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, error: invalid(parsed.error) });
+      data = parsed.data as z.infer<S>;
+    }
+    const outcome = run(handler, data, log, event);
     reply(
       await withDeadline(outcome, deadlineMs, () => {
         log.warn({ event, deadlineMs }, 'no outcome before the ack deadline; answered unavailable');
@@ -62,19 +70,98 @@ async function run<S extends z.ZodType, R extends object>(handler: Handler<S, R>
 /**
  * Settles as `work` does, or resolves with `onLate()` once `ms` have passed. `work` is not
  * cancelled: its late result is the caller's to observe, and a late rejection is already
- * handled by the race, so it never surfaces as an unhandled rejection.
+ * handled here, so it never surfaces as an unhandled rejection.
+ *
+ * Every pending deadline of one length shares one timer (see DeadlineQueue): a `setTimeout`
+ * and a `clearTimeout` per socket event cost the event loop more than the event's ack.
  */
-export async function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onLate()), ms);
+export function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const queue = deadlineQueue(ms);
+    const entry = queue.add(() => {
+      if (settled) return;
+      settled = true;
+      try {
+        resolve(onLate());
+      } catch (err) {
+        reject(err);
+      }
+    });
+    work.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        queue.remove(entry);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        queue.remove(entry);
+        reject(err);
+      },
+    );
   });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
+}
+
+interface DeadlineEntry {
+  due: number;
+  onDue(): void;
+}
+
+/**
+ * Deadlines of one length, due in the order they were added (a Set keeps insertion order and
+ * deletes in O(1)), behind one timer armed for the oldest. A deadline met is only removed
+ * from the set; the timer is re-armed when it fires, for whatever is then the oldest, so a
+ * steady stream of events costs about one timer per `ms`, not one per event. While nothing is
+ * pending the timer is unref'd, so it never keeps a stopping process alive.
+ */
+export class DeadlineQueue {
+  private readonly entries = new Set<DeadlineEntry>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly ms: number) {}
+
+  add(onDue: () => void): DeadlineEntry {
+    const entry = { due: performance.now() + this.ms, onDue };
+    this.entries.add(entry);
+    if (!this.timer) this.arm(this.ms);
+    else if (this.entries.size === 1) this.timer.ref();
+    return entry;
+  }
+
+  remove(entry: DeadlineEntry): void {
+    this.entries.delete(entry);
+    if (this.entries.size === 0) this.timer?.unref();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.fire(), Math.max(1, Math.ceil(ms)));
+    if (this.entries.size === 0) this.timer.unref();
+  }
+
+  private fire(): void {
+    this.timer = null;
+    const now = performance.now();
+    for (const entry of this.entries) {
+      if (entry.due > now) return this.arm(entry.due - now);
+      this.entries.delete(entry);
+      entry.onDue();
+    }
   }
 }
+
+const deadlineQueues = new Map<number, DeadlineQueue>();
+const deadlineQueue = (ms: number): DeadlineQueue => {
+  let q = deadlineQueues.get(ms);
+  if (!q) deadlineQueues.set(ms, (q = new DeadlineQueue(ms)));
+  return q;
+};
 
 function invalid(error: z.ZodError): ErrorBody {
   const issue = error.issues[0];

@@ -20,6 +20,28 @@ export type InsertOutcome = { status: 'stored' | 'duplicate'; record: StoredMess
 
 const DUPLICATE_CLIENT_MSG_ID = 'messages_sender_client_msg_id_key';
 
+/** What the inserts read back: the columns Postgres assigns, and the sender's display fields. */
+type StoredRow = Pick<StoredMessageRecord, 'id' | 'conversation_id' | 'seq' | 'created_at' | 'sender_name' | 'sender_avatar' | 'recipient_id'>;
+
+/**
+ * The stored record from what Postgres assigned plus what was sent: the inserts return only
+ * the columns they did not get from the caller (the body coming back is the driver's largest
+ * parse per message, for bytes the hub already holds).
+ */
+const withInput = (r: StoredRow, m: NewMessage): StoredMessageRecord => ({
+  id: r.id,
+  conversation_id: r.conversation_id,
+  seq: r.seq,
+  sender_id: m.senderId,
+  body: m.body,
+  type: m.type,
+  client_msg_id: m.clientMsgId,
+  created_at: r.created_at,
+  sender_name: r.sender_name,
+  sender_avatar: r.sender_avatar,
+  recipient_id: r.recipient_id,
+});
+
 /**
  * Stores a message in one statement: the conversation row's `last_seq` bump takes the
  * row lock that serialises concurrent senders, and a failed insert rolls the bump back,
@@ -27,19 +49,19 @@ const DUPLICATE_CLIENT_MSG_ID = 'messages_sender_client_msg_id_key';
  */
 export async function insertMessage(sql: Executor, m: NewMessage): Promise<InsertOutcome> {
   try {
-    const rows = await sql<StoredMessageRecord[]>`
+    const rows = await sql<StoredRow[]>`
       with c as (
         update conversations set last_seq = last_seq + 1, last_activity_at = now()
         where id = ${m.conversationId} returning id, last_seq, client_id, worker_id
       ), ins as (
         insert into messages (conversation_id, seq, sender_id, body, type, client_msg_id)
         select c.id, c.last_seq, ${m.senderId}, ${m.body}, ${m.type}, ${m.clientMsgId} from c
-        returning *
+        returning id, conversation_id, seq, created_at
       )
       select ins.*, u.name as sender_name, u.avatar_url as sender_avatar,
-        (select case when c.client_id = ins.sender_id then c.worker_id else c.client_id end from c) as recipient_id
-      from ins join users u on u.id = ins.sender_id`;
-    return rows[0] ? { status: 'stored', record: rows[0] } : { status: 'no_conversation' };
+        (select case when c.client_id = ${m.senderId} then c.worker_id else c.client_id end from c) as recipient_id
+      from ins join users u on u.id = ${m.senderId}`;
+    return rows[0] ? { status: 'stored', record: withInput(rows[0], m) } : { status: 'no_conversation' };
   } catch (err) {
     if ((err as PostgresError).constraint_name !== DUPLICATE_CLIENT_MSG_ID || !m.clientMsgId) throw err;
     const existing = await findByClientMsgId(sql, m.senderId, m.clientMsgId);
@@ -68,7 +90,7 @@ export async function insertMessages(sql: Executor, ms: readonly NewMessage[]): 
   });
   // Ascending ids: rows are then locked in one order, so two pods' batches queue instead of deadlocking.
   const ids = [...counts.keys()].sort((a, b) => a - b);
-  const rows = await sql<StoredMessageRecord[]>`
+  const rows = await sql<StoredRow[]>`
     with bumped as (
       update conversations c set last_seq = c.last_seq + n.count, last_activity_at = now()
       from unnest(${ids}::int[], ${ids.map((id) => counts.get(id)!)}::int[]) as n(id, count)
@@ -83,9 +105,9 @@ export async function insertMessages(sql: Executor, ms: readonly NewMessage[]): 
       ) with ordinality as i(conversation_id, rank, sender_id, body, type, client_msg_id, ord)
       join bumped b on b.id = i.conversation_id
       order by i.ord
-      returning *
+      returning id, conversation_id, seq, sender_id, created_at
     )
-    select ins.*, u.name as sender_name, u.avatar_url as sender_avatar,
+    select ins.id, ins.conversation_id, ins.seq, ins.created_at, u.name as sender_name, u.avatar_url as sender_avatar,
       case when b.client_id = ins.sender_id then b.worker_id else b.client_id end as recipient_id
     from ins join users u on u.id = ins.sender_id join bumped b on b.id = ins.conversation_id`;
   const firstSeq = new Map<number, number>();
@@ -94,7 +116,7 @@ export async function insertMessages(sql: Executor, ms: readonly NewMessage[]): 
   return ms.map((m, i): InsertOutcome => {
     const first = firstSeq.get(m.conversationId);
     const record = first === undefined ? undefined : bySeq.get(`${m.conversationId}:${first + ranks[i]! - 1}`);
-    return record ? { status: 'stored', record } : { status: 'no_conversation' };
+    return record ? { status: 'stored', record: withInput(record, m) } : { status: 'no_conversation' };
   });
 }
 

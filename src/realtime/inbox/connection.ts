@@ -67,8 +67,10 @@ export function onInboxConnection(ctx: RealtimeContext, extra: readonly InboxHan
     conversationIdsBySocket.delete(socket);
     socket.join([userRoom(user.id), sessionRoom(sessionId), ...conversationIds.map(chatRoom)]);
     const log = ctx.log.child({ socket: socket.id, user: user.id });
-    log.info({ rooms: conversationIds.length }, '[InboxWS] connected');
-    socket.on('disconnect', (reason) => log.info({ reason }, '[InboxWS] disconnected'));
+    // Debug, not info: a synchronous log write per connect and per disconnect was 9 % of the
+    // hub's CPU while sockets connected (docs/performance.md). LOG_LEVEL=debug shows them.
+    log.debug({ rooms: conversationIds.length }, '[InboxWS] connected');
+    socket.on('disconnect', (reason) => log.debug({ reason }, '[InboxWS] disconnected'));
 
     socket.on('message', timed(ctx, 'message', onMessage(ctx, socket, log)));
     socket.on('sync', timed(ctx, 'sync', onSync(ctx, socket, log)));
