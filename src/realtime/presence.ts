@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Socket } from 'socket.io';
 import type { Config } from '../config.js';
-import type { RedisClient } from '../redis.js';
+import { isRedisReady, type RedisClient } from '../redis.js';
 import { userPresenceKey } from '../redis-keys.js';
 import type { Broadcaster } from './broadcaster.js';
 import type { SocketData } from './protocol.js';
@@ -65,7 +65,9 @@ export class Presence implements PresenceHooks {
    * together (each user's key is on its own Cluster slot, so no one command can ask for all).
    */
   async onlineAmong(userIds: readonly number[]): Promise<number[]> {
-    if (userIds.length === 0) return [];
+    // Redis down: ioredis would queue the reads until it returns and hold `ready` with them;
+    // the snapshot goes out without presence instead (later changes come as `presence`).
+    if (userIds.length === 0 || !isRedisReady(this.redis)) return [];
     const states = await Promise.all(userIds.map((id) => this.redis.hget(userPresenceKey(this.config, id), 'online')));
     return userIds.filter((_, i) => states[i] === '1');
   }

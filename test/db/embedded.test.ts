@@ -39,7 +39,7 @@ describe('embedded Postgres (PGlite)', () => {
     const applied = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
     expect(applied[0]!.n).toBe(await migrationCount());
     const tables = await sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
-    expect(tables.map((t) => t.table_name)).toEqual(['conversations', 'delivered_markers', 'jobs', 'messages', 'notify_batches', 'read_markers', 'session_delivered_markers', 'sessions', 'users']);
+    expect(tables.map((t) => t.table_name)).toEqual(['conversations', 'delivered_markers', 'job_output', 'jobs', 'messages', 'notices', 'notify_batches', 'read_markers', 'session_delivered_markers', 'sessions', 'users']);
   });
 
   it('serves two pools at once: group-committed seqs stay gapless and a rolled-back transaction leaks nothing', async () => {
