@@ -45,8 +45,16 @@ interface Injector {
 
 /** Passes the page's socket through, adding `fields` to the hub's `ready` (over long-polling or WebSocket, whichever carries it). */
 async function inject(context: BrowserContext, fields: Record<string, unknown>): Promise<Injector> {
-  const extra = JSON.stringify(fields).slice(1, -1);
-  const withFields = (text: string) => text.replace('["ready",{', `["ready",{${extra},`);
+  // The hub's own fields of the same names are overridden (it sends `online_user_ids` itself now).
+  const readyPacket = /^(\d+\/inbox,)(\["ready",.*\])$/s;
+  const withPacket = (packet: string) => {
+    const m = readyPacket.exec(packet);
+    if (!m) return packet;
+    const [name, payload] = JSON.parse(m[2]!) as [string, Record<string, unknown>];
+    return `${m[1]}${JSON.stringify([name, { ...payload, ...fields }])}`;
+  };
+  // Long-polling joins packets with the record separator.
+  const withFields = (text: string) => text.split('\x1e').map(withPacket).join('\x1e');
   let socket: WebSocketRoute | null = null;
   let upgraded = false;
   await context.route('**/socket.io/**', async (route) => {
