@@ -51,6 +51,17 @@ const demoStream = z.object({
  * The one registry of job names: each with the schema of its data and its policy.
  * A name missing here cannot be enqueued; the worker refuses to boot without a processor for each.
  */
+/** The diagnostic jobs retry quickly and are kept briefly; only their longest run differs. */
+function demoPolicy(timeoutMs: number) {
+  return {
+    attempts: 3,
+    backoff: { type: 'fixed', delay: 250 },
+    timeoutMs,
+    removeOnComplete: { age: HOUR, count: 1000 },
+    removeOnFail: { age: DAY, count: 1000 },
+  } as const;
+}
+
 export const JOB_CATALOG = {
   'conversation.export': {
     schema: conversationExport,
@@ -65,25 +76,13 @@ export const JOB_CATALOG = {
   },
   'demo.steps': {
     schema: demoSteps,
-    policy: {
-      attempts: 3,
-      backoff: { type: 'fixed', delay: 250 },
-      // The longest legal run is 1000 steps of 60 s.
-      timeoutMs: 17 * HOUR * 1000,
-      removeOnComplete: { age: HOUR, count: 1000 },
-      removeOnFail: { age: DAY, count: 1000 },
-    },
+    // The longest legal run is 1000 steps of 60 s.
+    policy: demoPolicy(17 * HOUR * 1000),
   },
   'demo.stream': {
     schema: demoStream,
-    policy: {
-      attempts: 3,
-      backoff: { type: 'fixed', delay: 250 },
-      // The longest legal run is 5000 tokens of 1 s.
-      timeoutMs: 2 * HOUR * 1000,
-      removeOnComplete: { age: HOUR, count: 1000 },
-      removeOnFail: { age: DAY, count: 1000 },
-    },
+    // The longest legal run is 5000 tokens of 1 s.
+    policy: demoPolicy(2 * HOUR * 1000),
   },
 } as const satisfies Record<string, CatalogEntry>;
 
