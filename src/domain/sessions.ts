@@ -9,6 +9,11 @@ export interface AuthenticatedSession {
   user: UserRow;
 }
 
+/** What an /inbox handshake needs: the session, its user and the rooms to join (every conversation id, ascending). */
+export interface InboxSession extends AuthenticatedSession {
+  conversationIds: number[];
+}
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Sessions behind the `sessionid` cookie: revocable rows in Postgres, only a hash of the token stored. */
@@ -35,7 +40,19 @@ export class SessionService {
    */
   async resolve(token: string): Promise<AuthenticatedSession | null> {
     const found = await sessionsRepo.findLiveSession(this.sql, hashToken(token));
-    if (!found) return null;
+    return found && this.slide({ session: found.session, user: found.user });
+  }
+
+  /**
+   * `resolve` plus the user's conversation ids, in the same statement: a socket connecting to
+   * /inbox learns who it is and which rooms to join in one round trip (docs/performance.md).
+   */
+  async resolveWithConversations(token: string): Promise<InboxSession | null> {
+    const found = await sessionsRepo.findLiveSession(this.sql, hashToken(token), { conversationIds: true });
+    return found && this.slide({ session: found.session, user: found.user, conversationIds: found.conversationIds ?? [] });
+  }
+
+  private async slide<S extends AuthenticatedSession>(found: S): Promise<S> {
     const halfLife = (this.ttlHours * 3600_000) / 2;
     if (found.session.expires_at.getTime() - Date.now() < halfLife) {
       const expiresAt = this.expiryFromNow();

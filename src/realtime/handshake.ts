@@ -8,7 +8,7 @@ import { withDeadline } from './ack.js';
 type Next = (err?: Error) => void;
 
 /** Resolves a raw `Cookie` header to its live session, or null (the HTTP session plugin gives it). */
-export type SessionFromCookie = (cookieHeader: string | undefined) => Promise<AuthenticatedSession | null>;
+export type SessionFromCookie<S extends AuthenticatedSession = AuthenticatedSession> = (cookieHeader: string | undefined) => Promise<S | null>;
 
 /**
  * A session lookup is one indexed read; one that has not answered by now is waiting on a
@@ -22,11 +22,13 @@ const TIMED_OUT = Symbol('timed out');
 /**
  * Namespace middleware: a browser Origin the hub does not trust (see OriginPolicy) is refused
  * before the cookie is even read (cross-site WebSocket hijacking), then the session cookie is resolved.
+ * `accepted` sees what the lookup gave beyond the session (the /inbox lookup's conversation ids).
  */
-export function authenticateHandshake(
-  sessionFromCookie: SessionFromCookie,
+export function authenticateHandshake<S extends AuthenticatedSession>(
+  sessionFromCookie: SessionFromCookie<S>,
   origins: OriginPolicy,
   log: FastifyBaseLogger,
+  accepted: (socket: Socket, auth: S) => void = () => {},
   deadlineMs = HANDSHAKE_DEADLINE_MS,
 ) {
   return async (socket: Socket, next: Next): Promise<void> => {
@@ -35,7 +37,7 @@ export function authenticateHandshake(
       logRefusedOrigin(log, origin!, `socket handshake ${socket.nsp.name}`);
       return next(new Error('forbidden_origin'));
     }
-    let auth: AuthenticatedSession | null | typeof TIMED_OUT;
+    let auth: S | null | typeof TIMED_OUT;
     try {
       const lookup: Promise<typeof auth> = sessionFromCookie(socket.handshake.headers.cookie);
       auth = await withDeadline(lookup, deadlineMs, () => TIMED_OUT);
@@ -50,6 +52,7 @@ export function authenticateHandshake(
     if (!auth) return next(new Error('unauthorized'));
     socket.data.user = toUserDto(auth.user);
     socket.data.sessionId = auth.session.id;
+    accepted(socket, auth);
     next();
   };
 }

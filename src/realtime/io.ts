@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Gauge } from 'prom-client';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
+import type { InboxSession } from '../domain/sessions.js';
 import type { HubMetrics } from '../metrics.js';
 import { originPolicy } from '../origin.js';
 import { closeRedis, createPublisher, createRedisClient, redisTarget, waitForRedis, type RedisClient } from '../redis.js';
@@ -14,7 +15,7 @@ import { Broadcaster, type InboxServer } from './broadcaster.js';
 import type { RealtimeContext } from './context.js';
 import { trackSocketEvents } from './drain.js';
 import { authenticateHandshake, type SessionFromCookie } from './handshake.js';
-import { loadConversations, onInboxConnection, type InboxHandlerFactory } from './inbox/connection.js';
+import { onInboxConnection, rememberConversations, type InboxHandlerFactory } from './inbox/connection.js';
 import { resendJobSnapshotsAfterRedisReturns } from './job-resend.js';
 import { legacyAwareAdapter, mountLegacyChat } from './legacy-chat.js';
 import { allNamespaces } from './namespaces.js';
@@ -87,6 +88,8 @@ export async function createSocketServer(httpServer: HttpServer, config: Config,
 export interface SocketDeps extends RealtimeContext {
   /** The session behind a handshake's cookie. */
   sessionFromCookie: SessionFromCookie;
+  /** The same with the user's conversation ids, in one statement (the /inbox handshake). */
+  inboxSessionFromCookie: SessionFromCookie<InboxSession>;
   /** The session sweep's question: which of these sessions are still live. */
   liveSessionIds: (ids: readonly number[]) => Promise<Set<number>>;
   /** The hub's command connection: the per-user socket cap lives there. */
@@ -109,8 +112,8 @@ export interface ServedSockets {
 
 /**
  * Everything the hub serves on its sockets, in order: every namespace checks the handshake's
- * Origin and cookie, then /inbox loads the user's conversations and takes a place under the
- * per-user socket cap; `/chat/<id>` checks membership instead. Handlers only translate events
+ * Origin and cookie (/inbox reads the user's conversation ids in the same statement), then
+ * /inbox takes a place under the per-user socket cap; `/chat/<id>` checks membership instead. Handlers only translate events
  * into service calls (src/realtime/inbox/).
  */
 export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSockets {
@@ -128,7 +131,8 @@ export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSock
   const presence = new Presence(broadcaster, (userId) => deps.services.conversations.peersOf(userId), deps.redis, config, log, deps.metrics);
   const socketCap = new SocketCap(io, deps.redis, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId(), leaseMs: config.SOCKET_LEASE_MS, presence, onLastSocketGone }, log);
   const sweep = new SessionSweep(io, deps.liveSessionIds, log, config.SESSION_SWEEP_MS);
-  const handshake = authenticateHandshake(deps.sessionFromCookie, originPolicy(config), log);
+  const origins = originPolicy(config);
+  const handshake = authenticateHandshake(deps.sessionFromCookie, origins, log);
   const ctx: RealtimeContext = { services: deps.services, config, log, metrics: deps.metrics, presence };
 
   // Every namespace checks the Origin of its handshake (whatever the transport), so a foreign
@@ -137,8 +141,7 @@ export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSock
   io.use(handshake);
   io.use((_socket, next) => next(new Error('forbidden')));
   const inbox = io.of(INBOX_NAMESPACE);
-  inbox.use(handshake);
-  inbox.use(loadConversations(ctx));
+  inbox.use(authenticateHandshake(deps.inboxSessionFromCookie, origins, log, rememberConversations));
   inbox.use(socketCap.middleware());
   inbox.on('connection', onInboxConnection(ctx, deps.inboxHandlers));
 

@@ -22,6 +22,7 @@ export default fp<RealtimeOptions>(
       log: app.log,
       metrics: app.metrics,
       sessionFromCookie: app.sessionCookie.fromCookieHeader,
+      inboxSessionFromCookie: app.sessionCookie.inboxFromCookieHeader,
       liveSessionIds: (ids) => app.services.sessions.liveIds(ids),
       redis: app.redis,
       inboxHandlers,

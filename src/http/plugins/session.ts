@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
-import type { AuthenticatedSession } from '../../domain/sessions.js';
+import type { AuthenticatedSession, InboxSession } from '../../domain/sessions.js';
 import { unauthorized } from '../../errors.js';
 
 export const SESSION_COOKIE = 'sessionid';
@@ -11,6 +11,8 @@ export const SESSION_COOKIE = 'sessionid';
 export interface SessionCookie {
   /** Resolves a raw `Cookie` header (HTTP or socket handshake) to a live session, or null. */
   fromCookieHeader(header: string | undefined): Promise<AuthenticatedSession | null>;
+  /** The same, with the user's conversation ids read in the same statement (the /inbox handshake). */
+  inboxFromCookieHeader(header: string | undefined): Promise<InboxSession | null>;
   setCookie(reply: FastifyReply, token: string): void;
   clearCookie(reply: FastifyReply): void;
 }
@@ -39,15 +41,23 @@ export default fp<{ config: Config }>(
       maxAge: config.SESSION_TTL_HOURS * 3600,
     };
 
-    const fromSignedValue = async (signed: string | undefined) => {
+    /** The raw token of a `Cookie` header's signed `sessionid`, or null (absent, forged, tampered). */
+    const tokenOf = (header: string | undefined): string | null => {
+      const signed = header ? app.parseCookie(header)[SESSION_COOKIE] : undefined;
       if (!signed) return null;
       const unsigned = app.unsignCookie(signed);
-      if (!unsigned.valid || !unsigned.value) return null;
-      return app.services.sessions.resolve(unsigned.value);
+      return unsigned.valid && unsigned.value ? unsigned.value : null;
     };
 
     const resolver: SessionCookie = {
-      fromCookieHeader: (header) => fromSignedValue(header ? app.parseCookie(header)[SESSION_COOKIE] : undefined),
+      fromCookieHeader: async (header) => {
+        const token = tokenOf(header);
+        return token === null ? null : app.services.sessions.resolve(token);
+      },
+      inboxFromCookieHeader: async (header) => {
+        const token = tokenOf(header);
+        return token === null ? null : app.services.sessions.resolveWithConversations(token);
+      },
       setCookie: (reply, token) => void reply.setCookie(SESSION_COOKIE, token, cookieOptions),
       clearCookie: (reply) => void reply.clearCookie(SESSION_COOKIE, { path: '/' }),
     };

@@ -1,3 +1,5 @@
+import type { Socket } from 'socket.io';
+import type { InboxSession } from '../../domain/sessions.js';
 import { withDeadline } from '../ack.js';
 import type { InboxSocket, RealtimeContext } from '../context.js';
 import { HANDSHAKE_DEADLINE_MS } from '../handshake.js';
@@ -12,30 +14,15 @@ import { onTyping } from './typing.js';
 export type InboxHandlerFactory = (ctx: RealtimeContext, socket: InboxSocket, log: RealtimeContext['log']) => void;
 
 /**
- * Middleware that loads the user's conversation ids before `connection`, so the socket can join
- * their rooms the moment it connects, before the `ready` snapshot is read. Bounded like the
- * session lookup: a frozen Postgres refuses the socket with `unavailable` instead of holding it
- * half-open.
+ * The /inbox handshake's lookup gives the user's conversation ids with the session, in one
+ * statement (src/db/repositories/sessions.ts); they are kept here until `connection`, so the
+ * socket joins their rooms the moment it connects, before the `ready` snapshot is read.
  */
-export function loadConversations(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_MS) {
-  return async (socket: InboxSocket, next: (err?: Error) => void) => {
-    let ids: number[] | null;
-    try {
-      ids = await withDeadline(ctx.services.conversations.idsOf(socket.data.user.id), deadlineMs, () => null);
-    } catch (err) {
-      ctx.log.warn({ err: (err as Error).message }, 'inbox connect failed: storage unavailable');
-      return next(new Error('unavailable'));
-    }
-    if (!ids) {
-      ctx.log.warn({ deadlineMs }, 'inbox connect failed: conversations did not load in time');
-      return next(new Error('unavailable'));
-    }
-    conversationIdsBySocket.set(socket, ids);
-    next();
-  };
+export function rememberConversations(socket: Socket, auth: InboxSession): void {
+  conversationIdsBySocket.set(socket, auth.conversationIds);
 }
 
-const conversationIdsBySocket = new WeakMap<InboxSocket, number[]>();
+const conversationIdsBySocket = new WeakMap<Socket, number[]>();
 
 type Listener = (payload: unknown, ack?: unknown) => Promise<void>;
 
@@ -53,8 +40,8 @@ function timed(ctx: RealtimeContext, event: string, listener: Listener): Listene
 }
 
 /**
- * The connect sequence: join `user_<id>`, `session_<id>` and every `chat_<id>` loaded by the
- * middleware; attach the handlers; then read the snapshot and emit `ready`. Rooms first, so the
+ * The connect sequence: join `user_<id>`, `session_<id>` and every `chat_<id>` the handshake
+ * loaded; attach the handlers; then read the snapshot and emit `ready`. Rooms first, so the
  * live stream overlaps the snapshot and nothing falls between them. A conversation created
  * after the ids were loaded but before the socket was in `user_<id>` (its cluster-wide join
  * found no socket) is in the snapshot: it is joined then, before `ready`, and the client's
