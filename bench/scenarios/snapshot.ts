@@ -40,18 +40,21 @@ async function probeUser(url: string, sql: postgres.Sql, n: number): Promise<{ c
     insert into users (email, name, password_hash)
     select 'snapshot-peer-' || ${user.id} || '-' || g || '@example.test', 'Peer ' || g, 'x' from generate_series(1, ${n}) g returning id`;
   const convs = await sql<{ id: number; peer: number }[]>`
-    insert into conversations (client_id, worker_id, last_seq, last_activity_at)
-    select ${user.id}, p.id, ${MESSAGES_PER_CONVERSATION}, now() - make_interval(secs => p.ord)
+    insert into conversations (client_id, worker_id, last_seq, client_sent, worker_sent, last_activity_at)
+    select ${user.id}, p.id, ${MESSAGES_PER_CONVERSATION}, ${Math.floor(MESSAGES_PER_CONVERSATION / 2)},
+      ${MESSAGES_PER_CONVERSATION - Math.floor(MESSAGES_PER_CONVERSATION / 2)}, now() - make_interval(secs => p.ord)
     from unnest(${peers.map((p) => p.id)}::int[]) with ordinality as p(id, ord)
     returning id, worker_id as peer`;
+  // The counters the hub keeps (client_sent, worker_sent, own_read) are set to match: the user,
+  // the client, sends the even seqs.
   await sql`
     insert into messages (conversation_id, seq, sender_id, body, type)
     select c.id, s, case when s % 2 = 0 then ${user.id} else c.peer end, repeat('x', 100), 'TEXT'
     from unnest(${convs.map((c) => c.id)}::int[], ${convs.map((c) => c.peer)}::int[]) as c(id, peer), generate_series(1, ${MESSAGES_PER_CONVERSATION}) s`;
   const half = MESSAGES_PER_CONVERSATION / 2;
   await sql`
-    insert into read_markers (user_id, conversation_id, last_read_seq)
-    select ${user.id}, c, ${half} from unnest(${convs.map((c) => c.id)}::int[]) c`;
+    insert into read_markers (user_id, conversation_id, last_read_seq, own_read)
+    select ${user.id}, c, ${half}, ${Math.floor(half / 2)} from unnest(${convs.map((c) => c.id)}::int[]) c`;
   await sql`
     insert into delivered_markers (user_id, conversation_id, delivered_seq)
     select c.peer, c.id, ${MESSAGES_PER_CONVERSATION} from unnest(${convs.map((c) => c.id)}::int[], ${convs.map((c) => c.peer)}::int[]) as c(id, peer)`;

@@ -26,7 +26,7 @@ describe('migrations', () => {
         select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
       expect(tables.map((t) => t.table_name)).toEqual(['conversations', 'delivered_markers', 'job_output', 'jobs', 'messages', 'notices', 'notify_batches', 'read_markers', 'session_delivered_markers', 'sessions', 'users']);
       const applied = await handle.sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
-      expect(applied[0]!.n).toBe(5);
+      expect(applied[0]!.n).toBe(6);
       const indexes = await handle.sql<{ indexname: string }[]>`select indexname from pg_indexes where schemaname = 'public' order by 1`;
       expect(indexes.map((i) => i.indexname)).toEqual(
         expect.arrayContaining(['users_email_lower_key', 'conversations_pair_key', 'conversations_worker_id_idx', 'messages_conversation_seq_key', 'messages_sender_client_msg_id_key', 'jobs_owner_created_idx', 'jobs_live_updated_idx', 'job_output_job_id_offset_pk', 'notices_job_kind_idx', 'notices_unread_idx', 'jobs_owner_queued_idx', 'notify_batches_open_key']),

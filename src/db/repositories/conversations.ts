@@ -22,14 +22,16 @@ export interface ConversationView {
 }
 
 // A read counts as delivered: the peer's delivered marker is never shown below their read one
-// (read markers stored before delivered markers existed have no delivered row).
+// (read markers stored before delivered markers existed have no delivered row). The unread
+// count is arithmetic on counters (seqs are gapless: last_seq - read_seq messages lie above the
+// marker, of which sent - own_read are the viewer's own), not a count of the backlog: a
+// connect with thousands of unread messages costs what one with none does.
 const selectViews = (sql: Executor, viewerId: number) => sql`
   select c.id, c.created_at,
     cu.id as client_id, cu.name as client_name, cu.avatar_url as client_avatar,
     wu.id as worker_id, wu.name as worker_name, wu.avatar_url as worker_avatar,
-    (select count(*)::int from messages m
-      where m.conversation_id = c.id and m.sender_id <> ${viewerId}
-        and m.seq > coalesce(rm.last_read_seq, 0)) as unread_count,
+    (c.last_seq - coalesce(rm.last_read_seq, 0))
+      - (case when c.client_id = ${viewerId} then c.client_sent else c.worker_sent end - coalesce(rm.own_read, 0)) as unread_count,
     c.last_seq, coalesce(rm.last_read_seq, 0) as read_seq, coalesce(prm.last_read_seq, 0) as peer_read_seq,
     greatest(coalesce(pdm.delivered_seq, 0), coalesce(prm.last_read_seq, 0)) as peer_delivered_seq,
     lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lu.name as lm_sender_name,

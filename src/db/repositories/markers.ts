@@ -34,6 +34,10 @@ export interface MarkerOutcome {
  * The delivered markers are the highest seq over updates of both kinds; rows go in in
  * (conversation, user) order so that concurrent batches lock in one order. `is_read` travels as
  * 0/1: postgres.js sends a JS boolean[] parameter as a single boolean.
+ *
+ * `own_read` (the reader's own messages at or below the marker) moves with the marker by the
+ * reader's messages between the old and the new seq, counted from the row ON CONFLICT locked
+ * (`t`); the insert's value, from the row this statement saw, is used only when there was none.
  */
 export async function advanceMarkers(sql: Executor, updates: readonly MarkerUpdate[]): Promise<MarkerOutcome[]> {
   return sql<MarkerOutcome[]>`
@@ -63,10 +67,16 @@ export async function advanceMarkers(sql: Executor, updates: readonly MarkerUpda
         where t.delivered_seq < excluded.delivered_seq
       returning user_id, conversation_id, delivered_seq
     ), r as (
-      insert into read_markers as t (user_id, conversation_id, last_read_seq)
-      select user_id, conversation_id, max(seq) from ok where is_read = 1
-      group by user_id, conversation_id order by conversation_id, user_id
-      on conflict (user_id, conversation_id) do update set last_read_seq = excluded.last_read_seq, updated_at = now()
+      insert into read_markers as t (user_id, conversation_id, last_read_seq, own_read)
+      select n.user_id, n.conversation_id, n.seq,
+        coalesce(e.own_read, 0) + (select count(*)::int from messages x where x.conversation_id = n.conversation_id
+          and x.sender_id = n.user_id and x.seq > coalesce(e.last_read_seq, 0) and x.seq <= n.seq)
+      from (select user_id, conversation_id, max(seq) as seq from ok where is_read = 1 group by user_id, conversation_id) n
+      left join read_markers e on e.user_id = n.user_id and e.conversation_id = n.conversation_id
+      order by n.conversation_id, n.user_id
+      on conflict (user_id, conversation_id) do update set last_read_seq = excluded.last_read_seq, updated_at = now(),
+        own_read = t.own_read + (select count(*)::int from messages x where x.conversation_id = t.conversation_id
+          and x.sender_id = t.user_id and x.seq > t.last_read_seq and x.seq <= excluded.last_read_seq)
         where t.last_read_seq < excluded.last_read_seq
       returning user_id, conversation_id, last_read_seq
     )

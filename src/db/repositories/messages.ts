@@ -51,7 +51,8 @@ export async function insertMessage(sql: Executor, m: NewMessage): Promise<Inser
   try {
     const rows = await sql<StoredRow[]>`
       with c as (
-        update conversations set last_seq = last_seq + 1, last_activity_at = now()
+        update conversations set last_seq = last_seq + 1, last_activity_at = now(),
+          client_sent = client_sent + (client_id = ${m.senderId})::int, worker_sent = worker_sent + (worker_id = ${m.senderId})::int
         where id = ${m.conversationId} returning id, last_seq, client_id, worker_id
       ), ins as (
         insert into messages (conversation_id, seq, sender_id, body, type, client_msg_id)
@@ -82,18 +83,26 @@ export async function insertMessage(sql: Executor, m: NewMessage): Promise<Inser
  * Inputs for a conversation that does not exist come back as `no_conversation`.
  */
 export async function insertMessages(sql: Executor, ms: readonly NewMessage[]): Promise<InsertOutcome[]> {
-  const counts = new Map<number, number>();
+  const counts = new Map<number, { count: number; first: number; byFirst: number }>();
   const ranks = ms.map((m) => {
-    const rank = (counts.get(m.conversationId) ?? 0) + 1;
-    counts.set(m.conversationId, rank);
-    return rank;
+    const c = counts.get(m.conversationId) ?? { count: 0, first: m.senderId, byFirst: 0 };
+    c.count += 1;
+    if (m.senderId === c.first) c.byFirst += 1;
+    counts.set(m.conversationId, c);
+    return c.count;
   });
   // Ascending ids: rows are then locked in one order, so two pods' batches queue instead of deadlocking.
   const ids = [...counts.keys()].sort((a, b) => a - b);
+  const per = ids.map((id) => counts.get(id)!);
+  // Each member's sent count: a conversation has two members and only members send (the
+  // service checks), so the messages not by the first sender seen are the other member's.
   const rows = await sql<StoredRow[]>`
     with bumped as (
-      update conversations c set last_seq = c.last_seq + n.count, last_activity_at = now()
-      from unnest(${ids}::int[], ${ids.map((id) => counts.get(id)!)}::int[]) as n(id, count)
+      update conversations c set last_seq = c.last_seq + n.count, last_activity_at = now(),
+        client_sent = c.client_sent + case when n.first_sender = c.client_id then n.by_first else n.count - n.by_first end,
+        worker_sent = c.worker_sent + case when n.first_sender = c.worker_id then n.by_first else n.count - n.by_first end
+      from unnest(${ids}::int[], ${per.map((c) => c.count)}::int[], ${per.map((c) => c.first)}::int[], ${per.map((c) => c.byFirst)}::int[])
+        as n(id, count, first_sender, by_first)
       where c.id = n.id
       returning c.id, c.last_seq - n.count as base, c.client_id, c.worker_id
     ), ins as (

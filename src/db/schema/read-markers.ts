@@ -10,6 +10,9 @@ export const readMarkers = pgTable(
       .notNull()
       .references(() => conversations.id, { onDelete: 'cascade' }),
     lastReadSeq: integer('last_read_seq').notNull().default(0),
+    // The user's own messages with seq <= last_read_seq: unread = (last_seq - last_read_seq)
+    // - (sent - own_read), so a connect's unread counts cost no scan of the backlog.
+    ownRead: integer('own_read').notNull().default(0),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.conversationId] })],
