@@ -17,14 +17,20 @@ export interface RedisConnectOptions {
   maxRetriesPerRequest?: number | null;
   /** A pub/sub subscriber: on a cluster it gets one sharded-subscriber connection per master. */
   subscriber?: boolean;
+  /**
+   * Commands issued in one event-loop turn leave in one write (per node on a cluster). Only for
+   * connections the hub's own code drives: BullMQ's are left alone (its users report lost job
+   * data with it).
+   */
+  autoPipelining?: boolean;
 }
 
 // Reconnect with a capped backoff instead of giving up, so processes heal when Redis returns.
 const retryStrategy = (times: number) => Math.min(times * 100, 2000);
 
 /** The one place standalone Redis connections are made, for the hub, the workers and producers alike. */
-export function createRedis({ url, name, maxRetriesPerRequest = 2 }: RedisConnectOptions): Redis {
-  const options: RedisOptions = { connectionName: name, maxRetriesPerRequest, enableReadyCheck: true, retryStrategy };
+export function createRedis({ url, name, maxRetriesPerRequest = 2, autoPipelining = false }: RedisConnectOptions): Redis {
+  const options: RedisOptions = { connectionName: name, maxRetriesPerRequest, enableReadyCheck: true, retryStrategy, enableAutoPipelining: autoPipelining };
   return new Redis(url, options);
 }
 
@@ -37,6 +43,7 @@ export function createRedisClient(opts: RedisConnectOptions): RedisClient {
     // Routes SSUBSCRIBE to the node that owns each channel's slot (ioredis >= 5.9), which
     // the sharded adapter needs; without it every shard channel lands on one node.
     shardedSubscribers: opts.subscriber ?? false,
+    enableAutoPipelining: opts.autoPipelining ?? false,
     // `null` (retry forever, BullMQ's blocking clients) must survive: `?? 2` would replace it.
     redisOptions: { connectionName: opts.name, maxRetriesPerRequest: opts.maxRetriesPerRequest === undefined ? 2 : opts.maxRetriesPerRequest },
   });

@@ -48,7 +48,13 @@ export interface SocketServer {
    * (src/realtime/job-resend.ts). Null on a cluster, where the sharded adapter subscribes room by room.
    */
   subscriber: RedisClient | null;
-  /** Closes the adapter's Redis connections (after `io.close()`). */
+  /**
+   * The connection of the per-user socket cap and presence, auto-pipelined: a connect's
+   * lease script and its peers' presence reads, and those of every socket connecting in the
+   * same turn, leave in one write (a write is the unit of cost on the connect path).
+   */
+  state: RedisClient;
+  /** Closes the adapter's and the state's Redis connections (after `io.close()`). */
   close(): Promise<void>;
 }
 
@@ -63,8 +69,9 @@ export async function createSocketServer(httpServer: HttpServer, config: Config,
   // outage would deliver stale messages out of order, and clients `sync` anyway.
   const pub = createPublisher({ ...target, name: 'hub-adapter-pub' });
   const sub = createRedisClient({ ...target, name: 'hub-adapter-sub', maxRetriesPerRequest: null, subscriber: true });
-  for (const c of [pub, sub]) c.on('error', (err) => log.warn({ err: err.message }, 'adapter redis error'));
-  await Promise.all([waitForRedis(pub), waitForRedis(sub)]);
+  const state = createRedisClient({ ...target, name: 'hub-socket-state', autoPipelining: true });
+  for (const c of [pub, sub, state]) c.on('error', (err) => log.warn({ err: err.message }, 'adapter redis error'));
+  await Promise.all([waitForRedis(pub), waitForRedis(sub), waitForRedis(state)]);
 
   const io: InboxServer = new Server(httpServer, {
     serveClient: true,
@@ -79,8 +86,9 @@ export async function createSocketServer(httpServer: HttpServer, config: Config,
     io,
     broadcaster: new Broadcaster(io, metrics, { legacy: config.LEGACY_CHAT }),
     subscriber: config.REDIS_CLUSTER_NODES ? null : sub,
+    state,
     close: async () => {
-      await Promise.all([closeRedis(pub), closeRedis(sub)]);
+      await Promise.all([closeRedis(pub), closeRedis(sub), closeRedis(state)]);
     },
   };
 }
@@ -92,7 +100,7 @@ export interface SocketDeps extends RealtimeContext {
   inboxSessionFromCookie: SessionFromCookie<InboxSession>;
   /** The session sweep's question: which of these sessions are still live. */
   liveSessionIds: (ids: readonly number[]) => Promise<Set<number>>;
-  /** The hub's command connection: the per-user socket cap lives there. */
+  /** The hub's command connection (the last-disconnect time of offline notifications). */
   redis: RedisClient;
   /** Handlers for further /inbox events (the job tracker registers `job:watch` here). */
   inboxHandlers: readonly InboxHandlerFactory[];
@@ -128,8 +136,8 @@ export function serveSockets(server: SocketServer, deps: SocketDeps): ServedSock
           .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'offline notification: could not schedule after the last disconnect'));
       }
     : undefined;
-  const presence = new Presence(broadcaster, (userId) => deps.services.conversations.peersOf(userId), deps.redis, config, log, deps.metrics);
-  const socketCap = new SocketCap(io, deps.redis, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId(), leaseMs: config.SOCKET_LEASE_MS, presence, onLastSocketGone }, log);
+  const presence = new Presence(broadcaster, (userId) => deps.services.conversations.peersOf(userId), server.state, config, log, deps.metrics);
+  const socketCap = new SocketCap(io, server.state, config, { max: config.MAX_SOCKETS_PER_USER, podId: podId(), leaseMs: config.SOCKET_LEASE_MS, presence, onLastSocketGone }, log);
   const sweep = new SessionSweep(io, deps.liveSessionIds, log, config.SESSION_SWEEP_MS);
   const origins = originPolicy(config);
   const handshake = authenticateHandshake(deps.sessionFromCookie, origins, log);
