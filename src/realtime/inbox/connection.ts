@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { InboxSession } from '../../domain/sessions.js';
-import { withDeadline } from '../ack.js';
+import { socketLogger, withDeadline, type SocketListener } from '../ack.js';
 import type { InboxSocket, RealtimeContext } from '../context.js';
 import { HANDSHAKE_DEADLINE_MS } from '../handshake.js';
 import { chatRoom, sessionRoom, userRoom } from '../rooms.js';
@@ -10,8 +10,12 @@ import { readyPayload } from './ready.js';
 import { onSync } from './sync.js';
 import { onTyping } from './typing.js';
 
-/** Extra handlers (the job tracker's) plug in here without this file knowing them. */
-export type InboxHandlerFactory = (ctx: RealtimeContext, socket: InboxSocket, log: RealtimeContext['log']) => void;
+/**
+ * Extra handlers (the job tracker's) plug in here without this file knowing them: built once
+ * per namespace, listeners by event name (reserved events such as `disconnecting` included),
+ * each called with the socket as `this`.
+ */
+export type InboxHandlerFactory = (ctx: RealtimeContext) => Record<string, SocketListener<InboxSocket> | ((this: InboxSocket, ...args: any[]) => void)>;
 
 /**
  * The /inbox handshake's lookup gives the user's conversation ids with the session, in one
@@ -24,14 +28,12 @@ export function rememberConversations(socket: Socket, auth: InboxSession): void 
 
 const conversationIdsBySocket = new WeakMap<Socket, number[]>();
 
-type Listener = (payload: unknown, ack?: unknown) => Promise<void>;
-
 /** Observes the time to each ack (and counts stored messages) without the handlers knowing. */
-function timed(ctx: RealtimeContext, event: string, listener: Listener): Listener {
-  return (payload, ack) => {
-    if (typeof ack !== 'function') return listener(payload, ack);
+function timed(ctx: RealtimeContext, event: string, listener: SocketListener<InboxSocket>): SocketListener<InboxSocket> {
+  return function (this: InboxSocket, payload, ack) {
+    if (typeof ack !== 'function') return listener.call(this, payload, ack);
     const stop = ctx.metrics.ackLatency.startTimer({ event });
-    return listener(payload, (reply: { ok: boolean; error?: { code: string } }) => {
+    return listener.call(this, payload, (reply: { ok: boolean; error?: { code: string } }) => {
       stop({ outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'error') });
       if (event === 'message' && reply.ok) ctx.metrics.messagesStored.inc();
       (ack as (r: unknown) => void)(reply);
@@ -46,27 +48,33 @@ function timed(ctx: RealtimeContext, event: string, listener: Listener): Listene
  * after the ids were loaded but before the socket was in `user_<id>` (its cluster-wide join
  * found no socket) is in the snapshot: it is joined then, before `ready`, and the client's
  * `sync` after `ready` gives whatever was sent into it meanwhile.
+ *
+ * The listeners are built here once and shared by every socket (see SocketListener): a socket
+ * holds references to them, not closures of its own.
  */
 export function onInboxConnection(ctx: RealtimeContext, extra: readonly InboxHandlerFactory[], deadlineMs = HANDSHAKE_DEADLINE_MS) {
+  const listeners: Array<[string, (this: InboxSocket, ...args: any[]) => unknown]> = [
+    ['message', timed(ctx, 'message', onMessage(ctx))],
+    ['sync', timed(ctx, 'sync', onSync(ctx))],
+    ['typing', timed(ctx, 'typing', onTyping(ctx))],
+    ['read', timed(ctx, 'read', onRead(ctx))],
+    ['delivered', timed(ctx, 'delivered', onDelivered(ctx))],
+    ...extra.flatMap((factory) => Object.entries(factory(ctx))),
+  ];
+  // Debug, not info: a synchronous log write per connect and per disconnect was 9 % of the
+  // hub's CPU while sockets connected (docs/performance.md). LOG_LEVEL=debug shows them.
+  function onDisconnect(this: InboxSocket, reason: string) {
+    ctx.log.debug({ socket: this.id, user: this.data.user.id, reason }, '[InboxWS] disconnected');
+  }
   return (socket: InboxSocket) => {
     const { user, sessionId } = socket.data;
     const conversationIds = conversationIdsBySocket.get(socket) ?? [];
     conversationIdsBySocket.delete(socket);
     socket.join([userRoom(user.id), sessionRoom(sessionId), ...conversationIds.map(chatRoom)]);
-    const log = ctx.log.child({ socket: socket.id, user: user.id });
-    // Debug, not info: a synchronous log write per connect and per disconnect was 9 % of the
-    // hub's CPU while sockets connected (docs/performance.md). LOG_LEVEL=debug shows them.
-    log.debug({ rooms: conversationIds.length }, '[InboxWS] connected');
-    socket.on('disconnect', (reason) => log.debug({ reason }, '[InboxWS] disconnected'));
-
-    socket.on('message', timed(ctx, 'message', onMessage(ctx, socket, log)));
-    socket.on('sync', timed(ctx, 'sync', onSync(ctx, socket, log)));
-    socket.on('typing', timed(ctx, 'typing', onTyping(ctx, socket, log)));
-    socket.on('read', timed(ctx, 'read', onRead(ctx, socket, log)));
-    socket.on('delivered', timed(ctx, 'delivered', onDelivered(ctx, socket, log)));
-    for (const register of extra) register(ctx, socket, log);
-
-    void sendReady(ctx, socket, log, deadlineMs);
+    ctx.log.debug({ socket: socket.id, user: user.id, rooms: conversationIds.length }, '[InboxWS] connected');
+    socket.on('disconnect', onDisconnect);
+    for (const [event, listener] of listeners) socket.on(event as 'message', listener as never);
+    void sendReady(ctx, socket, deadlineMs);
   };
 }
 
@@ -75,16 +83,16 @@ export function onInboxConnection(ctx: RealtimeContext, extra: readonly InboxHan
  * rather than the socket (a server-side disconnect would stop socket.io-client from
  * reconnecting): the client reconnects with its backoff, as after a pod restart.
  */
-async function sendReady(ctx: RealtimeContext, socket: InboxSocket, log: RealtimeContext['log'], deadlineMs: number): Promise<void> {
+async function sendReady(ctx: RealtimeContext, socket: InboxSocket, deadlineMs: number): Promise<void> {
   let payload;
   try {
     payload = await withDeadline(readyPayload(ctx, socket), deadlineMs, () => null);
   } catch (err) {
-    log.warn({ err: (err as Error).message }, 'inbox connect failed: snapshot unavailable; closing the transport');
+    socketLogger(ctx.log, socket).warn({ err: (err as Error).message }, 'inbox connect failed: snapshot unavailable; closing the transport');
   }
   if (!payload) {
     ctx.presence?.snapshotFailed(socket);
-    if (payload === null) log.warn({ deadlineMs }, 'inbox connect failed: snapshot did not load in time; closing the transport');
+    if (payload === null) socketLogger(ctx.log, socket).warn({ deadlineMs }, 'inbox connect failed: snapshot did not load in time; closing the transport');
     socket.conn.close();
     return;
   }

@@ -1,8 +1,8 @@
 import { WATCH_LEASE_MS } from '../../domain/job-watchers.js';
 import { jobPayload, jobWatchPayload, WATCH_OUTPUT_LIMIT } from '../../schemas/socket.js';
-import { withAck } from '../ack.js';
+import { withAck, type EventScope } from '../ack.js';
 import type { InboxNamespace } from '../broadcaster.js';
-import { callerOf } from '../context.js';
+import { callerOf, type InboxSocket } from '../context.js';
 import { jobIdOfRoom, jobRoom } from '../rooms.js';
 import type { InboxHandlerFactory } from './connection.js';
 
@@ -11,41 +11,34 @@ import type { InboxHandlerFactory } from './connection.js';
  * watch is recorded in Redis (no notice for a job's end while it lasts), then the snapshot and
  * the stored output from `output_from` are read. A disconnect ends the socket's watches.
  */
-export const jobWatchHandlers: InboxHandlerFactory = (ctx, socket, log) => {
-  const caller = callerOf(socket);
-  socket.on(
-    'job:watch',
-    withAck(log, 'job:watch', jobWatchPayload, async ({ job_id, output_from }) =>
-      ctx.services.jobs.watch(
-        caller,
-        job_id,
-        async () => {
-          await socket.join(jobRoom(job_id));
-        },
-        {
-          socketId: socket.id,
-          outputFrom: output_from,
-          outputLimit: WATCH_OUTPUT_LIMIT,
-          onWatchError: (err) => log.warn({ err: (err as Error).message }, 'job:watch: could not record the watch in redis'),
-        },
-      ),
+export const jobWatchHandlers: InboxHandlerFactory = (ctx) => ({
+  'job:watch': withAck(ctx.log, 'job:watch', jobWatchPayload, async ({ job_id, output_from }, scope: EventScope<InboxSocket>) =>
+    ctx.services.jobs.watch(
+      callerOf(scope.socket),
+      job_id,
+      async () => {
+        await scope.socket.join(jobRoom(job_id));
+      },
+      {
+        socketId: scope.socket.id,
+        outputFrom: output_from,
+        outputLimit: WATCH_OUTPUT_LIMIT,
+        onWatchError: (err) => scope.log().warn({ err: (err as Error).message }, 'job:watch: could not record the watch in redis'),
+      },
     ),
-  );
-  socket.on(
-    'job:unwatch',
-    withAck(log, 'job:unwatch', jobPayload, async ({ job_id }) => {
-      await socket.leave(jobRoom(job_id));
-      await ctx.services.jobs.unwatch(job_id, socket.id).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'job:unwatch: redis unavailable'));
-      return {};
-    }),
-  );
-  socket.on('disconnecting', () => {
-    for (const room of socket.rooms) {
+  ),
+  'job:unwatch': withAck(ctx.log, 'job:unwatch', jobPayload, async ({ job_id }, scope: EventScope<InboxSocket>) => {
+    await scope.socket.leave(jobRoom(job_id));
+    await ctx.services.jobs.unwatch(job_id, scope.socket.id).catch((err: unknown) => scope.log().warn({ err: (err as Error).message }, 'job:unwatch: redis unavailable'));
+    return {};
+  }),
+  disconnecting(this: InboxSocket) {
+    for (const room of this.rooms) {
       const jobId = jobIdOfRoom(room);
-      if (jobId !== null) void ctx.services.jobs.unwatch(jobId, socket.id).catch(() => {});
+      if (jobId !== null) void ctx.services.jobs.unwatch(jobId, this.id).catch(() => {});
     }
-  });
-};
+  },
+});
 
 /**
  * Renews the watch leases of this pod's sockets (the `job_<id>` rooms each one is in) every
