@@ -4,32 +4,6 @@ import type { z } from 'zod';
 import { AppError, isStorageUnavailable, type ErrorBody } from '../errors.js';
 import type { Ack } from './protocol.js';
 
-/** What a handler sees of its socket: the one it was called on, and a logger naming it. */
-export interface EventScope<T> {
-  socket: T;
-  /** A child of the namespace's logger with the socket's id and user, made when first asked for. */
-  log(): FastifyBaseLogger;
-}
-
-type Handler<S extends z.ZodType, R extends object, T> = (payload: z.infer<S>, scope: EventScope<T>) => Promise<R>;
-
-/**
- * A socket event listener built once per namespace and shared by all its sockets: Socket.IO
- * calls it with the socket as `this`. One closure per event for the whole pod instead of a chain
- * of closures per socket (about 45 of the 48 closures an idle socket held; docs/performance.md).
- */
-export type SocketListener<T> = (this: T, payload: unknown, ack?: unknown) => Promise<void>;
-
-/** The socket's child logger, made on first use (a warning or an error): idle sockets hold none. */
-export function socketLogger(log: FastifyBaseLogger, socket: Pick<Socket, 'id' | 'data'>): FastifyBaseLogger {
-  return log.child({ socket: socket.id, user: (socket.data as { user?: { id: number } }).user?.id });
-}
-
-function scopeOf<T extends Pick<Socket, 'id' | 'data'>>(socket: T, log: FastifyBaseLogger): EventScope<T> {
-  let child: FastifyBaseLogger | null = null;
-  return { socket, log: () => (child ??= socketLogger(log, socket)) };
-}
-
 /**
  * The longest a client waits for an ack. Postgres answers a healthy hub in milliseconds and
  * cancels a statement stuck on a lock after HUB_STATEMENT_TIMEOUT_MS (5 s), and a pool
@@ -47,6 +21,21 @@ export const DEADLINE_ERROR: ErrorBody = {
   code: 'unavailable',
   message: 'Storage did not answer in time; retry with the same client_msg_id',
 };
+
+/** A handler gets the payload and the socket it came from (nothing is allocated per event for it). */
+type Handler<S extends z.ZodType, R extends object, T> = (payload: z.infer<S>, socket: T) => Promise<R>;
+
+/**
+ * A socket event listener built once per namespace and shared by all its sockets: Socket.IO
+ * calls it with the socket as `this`. One closure per event for the whole pod instead of a chain
+ * of closures per socket (about 45 of the 48 closures an idle socket held; docs/performance.md).
+ */
+export type SocketListener<T> = (this: T, payload: unknown, ack?: unknown) => Promise<void>;
+
+/** The socket's child logger, made on first use (a warning or an error): idle sockets hold none. */
+export function socketLogger(log: FastifyBaseLogger, socket: Pick<Socket, 'id' | 'data'>): FastifyBaseLogger {
+  return log.child({ socket: socket.id, user: (socket.data as { user?: { id: number } }).user?.id });
+}
 
 /**
  * Wraps a socket event handler: validate → run → ack. Every path answers exactly one ack,
@@ -73,23 +62,29 @@ export function withAck<S extends z.ZodType, R extends object, T extends Pick<So
       if (!parsed.success) return reply({ ok: false, error: invalid(parsed.error) });
       data = parsed.data as z.infer<S>;
     }
-    const scope = scopeOf(this, log);
-    const outcome = run(handler, data, scope, event);
+    const outcome = run(handler, data, this, log, event);
     reply(
       await withDeadline(outcome, deadlineMs, () => {
-        scope.log().warn({ event, deadlineMs }, 'no outcome before the ack deadline; answered unavailable');
-        void outcome.then((late) => scope.log().warn({ event, ok: late.ok }, 'outcome arrived after the ack deadline'));
+        const socketLog = socketLogger(log, this);
+        socketLog.warn({ event, deadlineMs }, 'no outcome before the ack deadline; answered unavailable');
+        void outcome.then((late) => socketLog.warn({ event, ok: late.ok }, 'outcome arrived after the ack deadline'));
         return { ok: false, error: DEADLINE_ERROR };
       }),
     );
   };
 }
 
-async function run<S extends z.ZodType, R extends object, T>(handler: Handler<S, R, T>, payload: z.infer<S>, scope: EventScope<T>, event: string): Promise<Ack<R>> {
+async function run<S extends z.ZodType, R extends object, T extends Pick<Socket, 'id' | 'data'>>(
+  handler: Handler<S, R, T>,
+  payload: z.infer<S>,
+  socket: T,
+  log: FastifyBaseLogger,
+  event: string,
+): Promise<Ack<R>> {
   try {
-    return { ok: true, ...(await handler(payload, scope)) };
+    return { ok: true, ...(await handler(payload, socket)) };
   } catch (err) {
-    return { ok: false, error: toErrorBody(err, scope.log(), event) };
+    return { ok: false, error: toErrorBody(err, () => socketLogger(log, socket), event) };
   }
 }
 
@@ -195,8 +190,9 @@ function invalid(error: z.ZodError): ErrorBody {
   return { code: 'invalid_payload', message: `${where}${issue?.message ?? 'invalid payload'}` };
 }
 
-function toErrorBody(err: unknown, log: FastifyBaseLogger, event: string): ErrorBody {
+function toErrorBody(err: unknown, logOf: () => FastifyBaseLogger, event: string): ErrorBody {
   if (err instanceof AppError) return err.toBody();
+  const log = logOf();
   if (isStorageUnavailable(err)) {
     log.warn({ event, err: (err as Error).message }, 'storage unavailable');
     return { code: 'unavailable', message: 'Storage is unavailable; nothing was stored' };

@@ -23,15 +23,23 @@ export interface RealtimeContext {
 /**
  * The socket's user as the services see them. Its rooms are the membership cache: joined at
  * connect and on `conversation:new`; a conversation the services confirm in Postgres is joined
- * too, which is also what makes the socket get that conversation's events from then on.
+ * too, which is also what makes the socket get that conversation's events from then on. Made
+ * on a socket's first event and kept for its life (idle sockets hold none).
  */
 export function callerOf(socket: Pick<InboxSocket, 'rooms' | 'join' | 'data'>): Caller {
-  return {
-    id: socket.data.user.id,
-    sessionId: socket.data.sessionId,
-    memberships: {
-      has: (conversationId) => socket.rooms.has(chatRoom(conversationId)),
-      remember: (conversationIds) => void socket.join(conversationIds.map(chatRoom)),
-    },
-  };
+  let caller = callers.get(socket);
+  if (!caller) {
+    caller = {
+      id: socket.data.user.id,
+      sessionId: socket.data.sessionId,
+      memberships: {
+        has: (conversationId) => socket.rooms.has(chatRoom(conversationId)),
+        remember: (conversationIds) => void socket.join(conversationIds.map(chatRoom)),
+      },
+    };
+    callers.set(socket, caller);
+  }
+  return caller;
 }
+
+const callers = new WeakMap<object, Caller>();

@@ -35,19 +35,17 @@ function legacyMembership(ctx: RealtimeContext, deadlineMs = HANDSHAKE_DEADLINE_
  * same message service as /inbox (stored, then broadcast to both), so they flow both ways.
  */
 function onLegacyConnection(ctx: RealtimeContext) {
+  // One listener for every legacy socket of the pod; the conversation is the socket's namespace.
+  const onMessage = withAck(ctx.log, 'message', legacyMessagePayload, async (p, socket: LegacySocket) => ({
+    message: await ctx.services.messages.send(callerOf(socket), { ...p, conversation_id: conversationOf(socket.nsp) }),
+  }));
   return (socket: LegacySocket) => {
     const conversationId = conversationOf(socket.nsp);
     const log = ctx.log.child({ socket: socket.id, user: socket.data.user.id, conversation: conversationId });
     socket.join([sessionRoom(socket.data.sessionId), chatRoom(conversationId)]);
     log.info('[ChatWS] connected');
     socket.on('disconnect', (reason) => log.info({ reason }, '[ChatWS] disconnected'));
-    const caller = callerOf(socket);
-    socket.on(
-      'message',
-      withAck(log, 'message', legacyMessagePayload, async (p) => ({
-        message: await ctx.services.messages.send(caller, { ...p, conversation_id: conversationId }),
-      })),
-    );
+    socket.on('message', onMessage);
   };
 }
 

@@ -1,6 +1,6 @@
 import { WATCH_LEASE_MS } from '../../domain/job-watchers.js';
 import { jobPayload, jobWatchPayload, WATCH_OUTPUT_LIMIT } from '../../schemas/socket.js';
-import { withAck, type EventScope } from '../ack.js';
+import { socketLogger, withAck } from '../ack.js';
 import type { InboxNamespace } from '../broadcaster.js';
 import { callerOf, type InboxSocket } from '../context.js';
 import { jobIdOfRoom, jobRoom } from '../rooms.js';
@@ -12,24 +12,24 @@ import type { InboxHandlerFactory } from './connection.js';
  * the stored output from `output_from` are read. A disconnect ends the socket's watches.
  */
 export const jobWatchHandlers: InboxHandlerFactory = (ctx) => ({
-  'job:watch': withAck(ctx.log, 'job:watch', jobWatchPayload, async ({ job_id, output_from }, scope: EventScope<InboxSocket>) =>
+  'job:watch': withAck(ctx.log, 'job:watch', jobWatchPayload, async ({ job_id, output_from }, socket: InboxSocket) =>
     ctx.services.jobs.watch(
-      callerOf(scope.socket),
+      callerOf(socket),
       job_id,
       async () => {
-        await scope.socket.join(jobRoom(job_id));
+        await socket.join(jobRoom(job_id));
       },
       {
-        socketId: scope.socket.id,
+        socketId: socket.id,
         outputFrom: output_from,
         outputLimit: WATCH_OUTPUT_LIMIT,
-        onWatchError: (err) => scope.log().warn({ err: (err as Error).message }, 'job:watch: could not record the watch in redis'),
+        onWatchError: (err) => socketLogger(ctx.log, socket).warn({ err: (err as Error).message }, 'job:watch: could not record the watch in redis'),
       },
     ),
   ),
-  'job:unwatch': withAck(ctx.log, 'job:unwatch', jobPayload, async ({ job_id }, scope: EventScope<InboxSocket>) => {
-    await scope.socket.leave(jobRoom(job_id));
-    await ctx.services.jobs.unwatch(job_id, scope.socket.id).catch((err: unknown) => scope.log().warn({ err: (err as Error).message }, 'job:unwatch: redis unavailable'));
+  'job:unwatch': withAck(ctx.log, 'job:unwatch', jobPayload, async ({ job_id }, socket: InboxSocket) => {
+    await socket.leave(jobRoom(job_id));
+    await ctx.services.jobs.unwatch(job_id, socket.id).catch((err: unknown) => socketLogger(ctx.log, socket).warn({ err: (err as Error).message }, 'job:unwatch: redis unavailable'));
     return {};
   }),
   disconnecting(this: InboxSocket) {

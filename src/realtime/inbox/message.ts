@@ -1,6 +1,6 @@
 import { sendMessagePayload } from '../../schemas/socket.js';
 import { fastSendMessage } from '../../schemas/socket-fast.js';
-import { withAck, type EventScope } from '../ack.js';
+import { withAck } from '../ack.js';
 import { callerOf, type InboxSocket, type RealtimeContext } from '../context.js';
 
 /** `message`: validate, send through the message service (stored, then broadcast), ack the stored message. */
@@ -9,7 +9,7 @@ export const onMessage = (ctx: RealtimeContext) =>
     ctx.log,
     'message',
     sendMessagePayload,
-    async (p, { socket }: EventScope<InboxSocket>) => ({ message: await ctx.services.messages.send(callerOf(socket), p) }),
+    async (p, socket: InboxSocket) => ({ message: await ctx.services.messages.send(callerOf(socket), p) }),
     undefined,
     fastSendMessage,
   );
