@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { recountUnreadCounters } from '../../src/db/repositories/conversations.js';
 import { startApp, type RunningApp } from '../helpers/app.js';
 import { api, newConversation, newUser, type TestUser } from '../helpers/http.js';
 import { connectInbox, request, type ClientSocket } from '../helpers/sockets.js';
@@ -105,5 +106,28 @@ describe('unread_count from counters', () => {
     expect(await listedUnread(ann, conv.id)).toBe(await countedUnread(ann.user.id, conv.id));
     expect(await listedUnread(bob, conv.id)).toBe(await countedUnread(bob.user.id, conv.id));
     expect([await listedUnread(ann, conv.id), await listedUnread(bob, conv.id)]).toEqual([40 - 17 - (13 - 5), 40 - 31 - (27 - 21)]);
+  });
+
+  it('db:recount repairs what a pod of the version before 0005 left (messages and reads without the counters)', async () => {
+    const [ann, bob] = await Promise.all([newUser(hub.url), newUser(hub.url)]);
+    const conv = await newConversation(hub.url, ann, bob);
+    const a = await inbox(ann);
+    for (let i = 0; i < 3; i++) await send(a, conv.id, `new pod ${i}`);
+    const sql = hub.app.dbHandle.sql;
+    // What an old pod does: the insert bumps last_seq only, the read moves last_read_seq only.
+    // Ann's count would come out -3 (shown as 0) and Bob's 5.
+    await sql`
+      with c as (update conversations set last_seq = last_seq + 2 where id = ${conv.id} returning last_seq)
+      insert into messages (conversation_id, seq, sender_id, body, type)
+      select ${conv.id}::int, c.last_seq - 1, ${ann.user.id}::int, 'old pod', 'TEXT' from c
+      union all select ${conv.id}::int, c.last_seq, ${bob.user.id}::int, 'old pod', 'TEXT' from c`;
+    await sql`insert into read_markers (user_id, conversation_id, last_read_seq) values (${ann.user.id}, ${conv.id}, 5)`;
+    // Ann read all 5, 4 of them her own: nothing unread. Bob read none: 4 of Ann's are unread.
+    expect([await listedUnread(ann, conv.id), await listedUnread(bob, conv.id)]).toEqual([0, 5]);
+    const counted = await recountUnreadCounters(sql);
+    expect(counted.conversations).toBeGreaterThanOrEqual(1);
+    expect(counted.markers).toBeGreaterThanOrEqual(1);
+    expect([await listedUnread(ann, conv.id), await listedUnread(bob, conv.id)]).toEqual([0, 4]);
+    expect([await countedUnread(ann.user.id, conv.id), await countedUnread(bob.user.id, conv.id)]).toEqual([0, 4]);
   });
 });

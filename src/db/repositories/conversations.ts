@@ -25,13 +25,15 @@ export interface ConversationView {
 // (read markers stored before delivered markers existed have no delivered row). The unread
 // count is arithmetic on counters (seqs are gapless: last_seq - read_seq messages lie above the
 // marker, of which sent - own_read are the viewer's own), not a count of the backlog: a
-// connect with thousands of unread messages costs what one with none does.
+// connect with thousands of unread messages costs what one with none does. Never below 0:
+// counters left behind by a pod of the version before them (see recountUnreadCounters) must
+// not show a negative count.
 const selectViews = (sql: Executor, viewerId: number) => sql`
   select c.id, c.created_at,
     cu.id as client_id, cu.name as client_name, cu.avatar_url as client_avatar,
     wu.id as worker_id, wu.name as worker_name, wu.avatar_url as worker_avatar,
-    (c.last_seq - coalesce(rm.last_read_seq, 0))
-      - (case when c.client_id = ${viewerId} then c.client_sent else c.worker_sent end - coalesce(rm.own_read, 0)) as unread_count,
+    greatest(0, (c.last_seq - coalesce(rm.last_read_seq, 0))
+      - (case when c.client_id = ${viewerId} then c.client_sent else c.worker_sent end - coalesce(rm.own_read, 0))) as unread_count,
     c.last_seq, coalesce(rm.last_read_seq, 0) as read_seq, coalesce(prm.last_read_seq, 0) as peer_read_seq,
     greatest(coalesce(pdm.delivered_seq, 0), coalesce(prm.last_read_seq, 0)) as peer_delivered_seq,
     lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lu.name as lm_sender_name,
@@ -159,4 +161,21 @@ export async function isMember(sql: Executor, conversationId: number, userId: nu
     select 1 from conversations
     where id = ${conversationId} and (client_id = ${userId} or worker_id = ${userId})`;
   return rows.length > 0;
+}
+
+/**
+ * Recomputes the unread counters (what each member has sent, and how many of a reader's own
+ * messages lie at or below their marker) from the rows, as migration 0005 first did. Needed
+ * once after a rolling update onto 0005: pods of the version before store messages and move
+ * markers without them. Each statement locks the rows it sets.
+ */
+export async function recountUnreadCounters(sql: Executor): Promise<{ conversations: number; markers: number }> {
+  const conversations = await sql`
+    update conversations c set
+      client_sent = (select count(*) from messages m where m.conversation_id = c.id and m.sender_id = c.client_id),
+      worker_sent = (select count(*) from messages m where m.conversation_id = c.id and m.sender_id = c.worker_id)`;
+  const markers = await sql`
+    update read_markers r set
+      own_read = (select count(*) from messages m where m.conversation_id = r.conversation_id and m.sender_id = r.user_id and m.seq <= r.last_read_seq)`;
+  return { conversations: conversations.count, markers: markers.count };
 }
