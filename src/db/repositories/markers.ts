@@ -36,8 +36,10 @@ export interface MarkerOutcome {
  * 0/1: postgres.js sends a JS boolean[] parameter as a single boolean.
  *
  * `own_read` (the reader's own messages at or below the marker) moves with the marker by the
- * reader's messages between the old and the new seq, counted from the row ON CONFLICT locked
- * (`t`); the insert's value, from the row this statement saw, is used only when there was none.
+ * reader's messages between the old and the new seq, counted once, from the row ON CONFLICT
+ * locked (`t`). The insert's own value is counted only for a marker this statement saw no row
+ * of (markers are never deleted but with their user or conversation); when another pod
+ * inserted it meanwhile, ON CONFLICT counts from that row instead.
  */
 export async function advanceMarkers(sql: Executor, updates: readonly MarkerUpdate[]): Promise<MarkerOutcome[]> {
   return sql<MarkerOutcome[]>`
@@ -69,8 +71,8 @@ export async function advanceMarkers(sql: Executor, updates: readonly MarkerUpda
     ), r as (
       insert into read_markers as t (user_id, conversation_id, last_read_seq, own_read)
       select n.user_id, n.conversation_id, n.seq,
-        coalesce(e.own_read, 0) + (select count(*)::int from messages x where x.conversation_id = n.conversation_id
-          and x.sender_id = n.user_id and x.seq > coalesce(e.last_read_seq, 0) and x.seq <= n.seq)
+        case when e.user_id is null then (select count(*)::int from messages x where x.conversation_id = n.conversation_id
+          and x.sender_id = n.user_id and x.seq <= n.seq) else 0 end
       from (select user_id, conversation_id, max(seq) as seq from ok where is_read = 1 group by user_id, conversation_id) n
       left join read_markers e on e.user_id = n.user_id and e.conversation_id = n.conversation_id
       order by n.conversation_id, n.user_id
